@@ -1,0 +1,245 @@
+"""Turning document text into passages: repaired paragraphs under their section path.
+
+Normalisation, documented because search results quote it:
+- line endings become ``\\n``; control characters (other than tab and newline) and lone
+  surrogates are dropped or replaced by U+FFFD;
+- markdown emphasis markers ``**`` and ``__`` and the ``#`` of markdown headings are
+  removed;
+- runs of spaces and tabs collapse to one space, and a space next to a CJK character
+  (an artefact of PDF extraction: ``增长 4.5%``) is removed.
+
+Paragraphs are separated by line breaks. A paragraph that stops without sentence-final
+punctuation and is followed by a paragraph that is not a heading is the victim of a page
+break (``增长`` / ``3.6%``) and is joined to it. Headings (``一、…``, ``（一）…``,
+``【…】``, ``第…章``, markdown ``#``) are not passages: they form the section path of the
+passages under them. Paragraphs longer than ``max_chars`` are split between sentences.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+SECTION_SEPARATOR = " > "
+
+
+@dataclass(frozen=True)
+class ChunkingSettings:
+    """How text is cut into passages and sentence windows (stored in each index)."""
+
+    max_chars: int = 600
+    window_sentences: int = 2
+
+    def __post_init__(self) -> None:
+        if self.max_chars < 20:
+            raise ValueError("max_chars must be at least 20")
+        if self.window_sentences < 1:
+            raise ValueError("window_sentences must be at least 1")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One searchable passage: a (part of a) paragraph with where it came from.
+
+    ``sentences`` are (start, end) character offsets into ``text``, covering it in order.
+    """
+
+    text: str
+    source: str
+    section: tuple[str, ...]
+    paragraph: int
+    sentences: tuple[tuple[int, int], ...] = field(default=())
+
+    @property
+    def section_path(self) -> str:
+        """The headings above this passage, joined with `` > ``."""
+        return SECTION_SEPARATOR.join(self.section)
+
+
+_CJK = (
+    r"\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff"
+    r"\uf900-\ufaff\uff00-\uffef"
+)
+_SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])[ \t]+|[ \t]+(?=[{_CJK}])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_EMPHASIS = re.compile(r"\*\*|__")
+_SPACES = re.compile(r"[ \t\u00a0]+")
+
+_CN_NUM = "一二三四五六七八九十百零〇"
+# (rank, pattern): a lower rank is a higher level; a heading closes the headings of equal
+# or lower level above it.
+_HEADING_PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
+    (10, re.compile(rf"^第[{_CN_NUM}\d]+[编部篇章]")),
+    (10, re.compile(r"^【[^】]{1,30}】$")),
+    (11, re.compile(rf"^[{_CN_NUM}]+、")),
+    (12, re.compile(rf"^第[{_CN_NUM}\d]+节")),
+    (13, re.compile(rf"^[（(][{_CN_NUM}]+[）)]")),
+)
+_MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+_MAX_HEADING_CHARS = 60
+
+# Sentence-final punctuation, optionally followed by closing quotes or brackets.
+_SENTENCE_END = re.compile(r"(?:[。！？!?；;]|…{1,2}|(?<!\d)\.(?=\s|$))[”’\"」』）)】]*\s*")
+_TERMINAL = "。！？!?；;：:…."
+_CLOSERS = '”’"」』）)】'
+_CLAUSE_PUNCTUATION = re.compile(r"[，,。；;！!？?、：:]")
+
+
+def normalize_text(text: str) -> str:
+    """Apply the documented normalisation (see the module docstring) to raw text."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _SURROGATE.sub("\ufffd", text)
+    text = _CONTROL.sub("", text)
+    text = _EMPHASIS.sub("", text)
+    text = _SPACES.sub(" ", text)
+    text = _SPACE_NEAR_CJK.sub("", text)
+    return text
+
+
+def heading_rank(line: str) -> int | None:
+    """Return the level rank of a heading line (lower is higher), or None for body text."""
+    markdown = _MARKDOWN_HEADING.match(line)
+    if markdown:
+        return len(markdown.group(1))
+    if len(line) > _MAX_HEADING_CHARS or re.search(r"[。！？!?；;]", line):
+        return None
+    for rank, pattern in _HEADING_PATTERNS:
+        if pattern.match(line):
+            return rank
+    return None
+
+
+def _heading_text(line: str) -> str:
+    markdown = _MARKDOWN_HEADING.match(line)
+    return markdown.group(2).strip() if markdown else line
+
+
+def _ends_sentence(line: str) -> bool:
+    stripped = line.rstrip(_CLOSERS) or line
+    return stripped[-1] in _TERMINAL
+
+
+def _is_title_like(line: str) -> bool:
+    """A short line without clause punctuation: a title or signature, never page-broken."""
+    return len(line) < 50 and not _CLAUSE_PUNCTUATION.search(line)
+
+
+def _join(left: str, right: str) -> str:
+    if re.match(rf"[{_CJK}]", left[-1]) or re.match(rf"[{_CJK}]", right[0]):
+        return left + right
+    if left[-1].isdigit() and not right[0].isalpha():
+        return left + right
+    return left + " " + right
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Split text into sentences; return (start, end) offsets that cover the text in order."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end()
+        if end > start and text[start:end].strip():
+            spans.append((start, end))
+            start = end
+    if start < len(text):
+        if text[start:].strip() or not spans:
+            spans.append((start, len(text)))
+        else:
+            spans[-1] = (spans[-1][0], len(text))
+    return spans
+
+
+def _split_long(text: str, max_chars: int) -> list[str]:
+    """Cut text into pieces of at most max_chars, between sentences where possible."""
+    pieces: list[str] = []
+    current = ""
+    for start, end in split_sentences(text):
+        sentence = text[start:end]
+        while len(sentence) > max_chars:
+            cut = max(sentence.rfind("，", 0, max_chars), sentence.rfind(",", 0, max_chars))
+            cut = cut + 1 if cut > max_chars // 2 else max_chars
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(sentence[:cut])
+            sentence = sentence[cut:]
+        if current and len(current) + len(sentence) > max_chars:
+            pieces.append(current)
+            current = ""
+        current += sentence
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _logical_lines(text: str) -> Iterator[str]:
+    """Yield stripped non-empty lines, joining the lines that a page break cut apart."""
+    pending = ""
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line:
+            continue
+        if heading_rank(line) is not None:
+            if pending:
+                yield pending
+                pending = ""
+            yield line
+            continue
+        if pending and not _ends_sentence(pending) and not _is_title_like(pending):
+            pending = _join(pending, line)
+            continue
+        if pending:
+            yield pending
+        pending = line
+    if pending:
+        yield pending
+
+
+def chunk_text(text: str, source: str, settings: ChunkingSettings | None = None) -> list[Passage]:
+    """Cut a document's text into passages with section paths and sentence offsets."""
+    settings = settings or ChunkingSettings()
+    passages: list[Passage] = []
+    sections: list[tuple[int, str]] = []
+    paragraph = 0
+    for line in _logical_lines(normalize_text(text)):
+        rank = heading_rank(line)
+        if rank is not None:
+            while sections and sections[-1][0] >= rank:
+                sections.pop()
+            sections.append((rank, _heading_text(line)))
+            continue
+        paragraph += 1
+        section = tuple(name for _, name in sections)
+        for piece in _split_long(line, settings.max_chars):
+            piece = piece.strip()
+            if piece:
+                passages.append(
+                    Passage(
+                        text=piece,
+                        source=source,
+                        section=section,
+                        paragraph=paragraph,
+                        sentences=tuple(split_sentences(piece)),
+                    )
+                )
+    return passages
+
+
+def sentence_windows(passage: Passage, size: int) -> list[tuple[int, int]]:
+    """Return (first, last+1) sentence-index ranges of the overlapping windows of a passage.
+
+    A passage of at most ``size`` sentences has no windows: its own vector serves.
+    """
+    count = len(passage.sentences)
+    if count <= size:
+        return []
+    return [(i, i + size) for i in range(count - size + 1)]
+
+
+def search_key(text: str) -> str:
+    """Fold text for matching: NFKC, lower case, no whitespace and no ``*``."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return re.sub(r"[\s*]+", "", folded)

@@ -1,0 +1,202 @@
+"""The ``qa`` command: build, ask, eval and serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from qa.bundled import default_index, index_root
+from qa.chunking import ChunkingSettings
+from qa.encoders import DEFAULT_ENCODER, load_encoder
+from qa.errors import QAError
+from qa.evaluation import format_table, read_questions, score
+from qa.index import VECTOR_INDEX_KINDS, Index
+from qa.lexical import DEFAULT_TOKENIZER, TOKENIZERS
+from qa.search import MODES, Hit
+from qa.store import is_index_folder
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa", description="Semantic search and question answering over documents."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = commands.add_parser(
+        "build",
+        help="index documents (files or folders); an existing index is updated",
+        description="Index .txt, .md, .pdf and .docx files. When --index already holds an "
+        "index built with the same model, only new and changed files are embedded.",
+    )
+    build.add_argument("paths", nargs="+", metavar="PATH")
+    build.add_argument("--index", type=Path, help="index folder (default: index/<name>)")
+    build.add_argument("--model", default=DEFAULT_ENCODER, help="encoder (default: %(default)s)")
+    build.add_argument("--max-chars", type=_positive_int, default=ChunkingSettings.max_chars)
+    build.add_argument("--tokenizer", choices=TOKENIZERS, default=DEFAULT_TOKENIZER)
+    build.add_argument("--vector-index", choices=VECTOR_INDEX_KINDS, default="auto")
+    build.add_argument("--rebuild", action="store_true", help="start over instead of updating")
+
+    ask = commands.add_parser("ask", help="answer a question with cited passages")
+    ask.add_argument("question")
+    ask.add_argument("--index", type=Path, help="index folder (default: the bundled report)")
+    ask.add_argument("-k", type=_positive_int, default=5, help="passages to show (default: 5)")
+    ask.add_argument("--mode", choices=MODES, default="hybrid")
+    ask.add_argument("--json", action="store_true", help="print the hits as JSON")
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="measure retrieval on a question file (TSV or SQuAD JSON)",
+        description="Print R@1/3/5/10 and MRR@10, overall and by kind. A TSV file "
+        "(kind, question, answer) is asked against --index; a SQuAD JSON file gets a "
+        "temporary index over its contexts.",
+    )
+    evaluate.add_argument("questions", type=Path)
+    evaluate.add_argument("--index", type=Path, help="index folder (default: the bundled report)")
+    evaluate.add_argument("--mode", choices=MODES, default="hybrid")
+    evaluate.add_argument("--model", default=DEFAULT_ENCODER, help="encoder for SQuAD input")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    serve = commands.add_parser("serve", help="open the web chat")
+    serve.add_argument("--index", type=Path, help="index folder (default: the bundled report)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--share", choices=("never", "always"), default="never")
+    serve.add_argument("--auth", help="USER:PASSWORD required to open the app")
+    serve.add_argument(
+        "--no-auth", action="store_true", help="allow a non-loopback host without --auth"
+    )
+    return parser
+
+
+def _open_index(folder: Path | None) -> Index:
+    if folder is None:
+        return default_index(progress=sys.stderr.isatty())
+    return Index.load(folder)
+
+
+def _default_build_folder(paths: Sequence[str]) -> Path:
+    name = Path(paths[0]).expanduser().resolve().stem or "index"
+    return index_root() / name
+
+
+def _build(args: argparse.Namespace) -> int:
+    folder: Path = args.index or _default_build_folder(args.paths)
+    settings = ChunkingSettings(max_chars=args.max_chars)
+    if is_index_folder(folder) and not args.rebuild:
+        index = Index.load(folder, model=args.model)
+        if index.settings != settings or index.tokenizer != args.tokenizer:
+            raise QAError(
+                f"{folder} was built with other chunking or tokenizer settings; "
+                "use --rebuild to start over"
+            )
+        report = index.add(args.paths, progress=True)
+    else:
+        index = Index(load_encoder(args.model), settings, args.tokenizer, args.vector_index)
+        report = index.add(args.paths, progress=True)
+        if not len(index):
+            raise QAError("the documents hold no text to index")
+    for skipped in report.skipped:
+        print(f"qa: skipped {skipped.reason}", file=sys.stderr)
+    if report.changed or not is_index_folder(folder) or args.rebuild:
+        index.save(folder)
+    print(
+        f"{folder}: {len(index)} passages from {len(index.sources)} files "
+        f"({len(report.added)} added, {len(report.replaced)} replaced, "
+        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped)"
+    )
+    return 0
+
+
+def _format_hit(hit: Hit, color: bool) -> str:
+    before = hit.text[: hit.sentence_start]
+    after = hit.text[hit.sentence_end :]
+    mark_on, mark_off = ("\033[1;33m", "\033[0m") if color else ("【", "】")
+    where = f"{Path(hit.source).name} ¶{hit.paragraph}"
+    lines = [f"{hit.rank}. score {hit.score:.3f}  {where}"]
+    if hit.section:
+        lines.append(f"   {hit.section}")
+    lines.append(f"   {before}{mark_on}{hit.sentence}{mark_off}{after}")
+    return "\n".join(lines)
+
+
+def _ask(args: argparse.Namespace) -> int:
+    index = _open_index(args.index)
+    hits = index.search(args.question, k=args.k, mode=args.mode)
+    if args.json:
+        print(json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False, indent=1))
+        return 0
+    if not hits:
+        print("The index is empty.")
+        return 0
+    color = sys.stdout.isatty()
+    print("\n\n".join(_format_hit(hit, color) for hit in hits))
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    questions, documents = read_questions(args.questions)
+    if documents is not None:
+        # SQuAD input: a throw-away in-memory index over its contexts.
+        index = Index(load_encoder(args.model))
+        index.add_documents(documents, progress=True)
+    else:
+        index = _open_index(args.index)
+    with tqdm(total=len(questions), desc="asking", unit="q", file=sys.stderr) as bar:
+
+        def search(question: str) -> list[Hit]:
+            return index.search(question, k=10, mode=args.mode)
+
+        results = score(questions, search, progress=lambda done, _: bar.update(1))
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False))
+    else:
+        print(f"mode: {args.mode}")
+        print(format_table(results))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from qa.app import serve
+
+    serve(
+        index_dir=args.index,
+        host=args.host,
+        port=args.port,
+        share=args.share == "always",
+        auth=args.auth,
+        no_auth=args.no_auth,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``qa`` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    handlers = {"build": _build, "ask": _ask, "eval": _eval, "serve": _serve}
+    try:
+        return handlers[args.command](args)
+    except QAError as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("qa: interrupted; nothing was saved", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

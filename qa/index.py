@@ -1,0 +1,494 @@
+"""The qa facade: build, add to, save, load and search an index of documents.
+
+>>> import qa
+>>> idx = qa.Index.build(["docs/"])                 # doctest: +SKIP
+>>> idx.save("index/docs")                          # doctest: +SKIP
+>>> idx = qa.Index.load("index/docs")               # doctest: +SKIP
+>>> for hit in idx.search("2020年地区生产总值是多少？", k=3):   # doctest: +SKIP
+...     print(hit.score, hit.section, hit.sentence)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+from tqdm.auto import tqdm
+
+from qa.chunking import ChunkingSettings, Passage, chunk_text, sentence_windows
+from qa.encoders import DEFAULT_ENCODER, Encoder, load_encoder
+from qa.errors import DocumentError, EncoderError, IndexStoreError
+from qa.ingest import Document, SkippedFile, read_documents
+from qa.lexical import DEFAULT_TOKENIZER, KeywordIndex
+from qa.search import (
+    KEYWORD_WEIGHT,
+    Hit,
+    answering_sentence,
+    check_mode,
+    check_question,
+    fuse,
+)
+from qa.store import current_generation, read_manifest, write_generation
+
+PathLike = str | os.PathLike[str]
+ProgressCallback = Callable[[int, int], None]
+
+ENCODE_BATCH = 32
+# Above this many vectors an HNSW graph replaces exact search (see benchmarks/).
+HNSW_THRESHOLD = 200_000
+VECTOR_INDEX_KINDS = ("auto", "flat", "hnsw")
+# Vectors fetched per query from each FAISS index; passages beyond score as the weakest.
+DENSE_CANDIDATES = 1000
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """An indexed source file: its checksum and how many passages it gave."""
+
+    source: str
+    sha256: str
+    passages: int
+
+
+@dataclass
+class AddReport:
+    """What :meth:`Index.add` did with each file it was given."""
+
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """True when the index content changed."""
+        return bool(self.added or self.replaced)
+
+
+@dataclass(frozen=True)
+class _Contents:
+    """Everything searchable, swapped as one object so searches never see a half-update."""
+
+    passages: tuple[Passage, ...]
+    paragraph_vectors: Any  # faiss index, one vector per passage
+    window_vectors: Any  # faiss index, one vector per sentence window
+    windows: np.ndarray  # (windows, 3) int32: passage row, first sentence, end sentence
+    keyword: KeywordIndex
+    sources: dict[str, SourceInfo]
+
+
+def make_vector_index(vectors: np.ndarray, dim: int, kind: str = "auto") -> Any:
+    """A FAISS inner-product index over the vectors: exact (flat) or HNSW by size or choice."""
+    if kind not in VECTOR_INDEX_KINDS:
+        raise ValueError(f"unknown vector index kind {kind!r}; choose one of {VECTOR_INDEX_KINDS}")
+    index: Any
+    if kind == "hnsw" or (kind == "auto" and len(vectors) > HNSW_THRESHOLD):
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 128
+    else:
+        index = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def _all_vectors(index: Any) -> np.ndarray:
+    if index.ntotal == 0:
+        return np.zeros((0, index.d), dtype=np.float32)
+    return np.asarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32)
+
+
+def _contextual_text(passage: Passage) -> str:
+    """A passage's text headed by its section path: what its vector and BM25 entry see.
+
+    The headings carry what the paragraph leaves implicit (the year, the topic).
+    """
+    if not passage.section:
+        return passage.text
+    return f"{passage.section_path}\n{passage.text}"
+
+
+def _window_text(passage: Passage, first: int, end: int) -> str:
+    return passage.text[passage.sentences[first][0] : passage.sentences[end - 1][1]]
+
+
+class Index:
+    """A searchable collection of passages: FAISS vectors plus a BM25 keyword index.
+
+    Build one with :meth:`build` or :meth:`load`; search it with :meth:`search`.
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        settings: ChunkingSettings | None = None,
+        tokenizer: str = DEFAULT_TOKENIZER,
+        vector_index: str = "auto",
+    ) -> None:
+        self.encoder = encoder
+        self.settings = settings or ChunkingSettings()
+        self.tokenizer = tokenizer
+        self.vector_index = vector_index
+        self.path: Path | None = None
+        self._write_lock = threading.Lock()
+        self._contents = _Contents(
+            passages=(),
+            paragraph_vectors=make_vector_index(np.zeros((0, encoder.dim)), encoder.dim, "flat"),
+            window_vectors=make_vector_index(np.zeros((0, encoder.dim)), encoder.dim, "flat"),
+            windows=np.zeros((0, 3), dtype=np.int32),
+            keyword=KeywordIndex.build([], tokenizer),
+            sources={},
+        )
+
+    # ---- building -------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        paths: Sequence[PathLike] | PathLike,
+        model: str = DEFAULT_ENCODER,
+        settings: ChunkingSettings | None = None,
+        tokenizer: str = DEFAULT_TOKENIZER,
+        vector_index: str = "auto",
+        progress: bool | ProgressCallback = False,
+    ) -> Index:
+        """Read, chunk and embed documents (files or folders) into a new in-memory index.
+
+        ``progress`` is True for a progress bar on stderr, or a callback ``(done, total)``.
+        Raises DocumentError when a path is missing or nothing readable is found.
+        """
+        index = cls(load_encoder(model), settings, tokenizer, vector_index)
+        index.add(paths, progress=progress)
+        if not index._contents.passages:
+            raise DocumentError("the documents hold no text to index")
+        return index
+
+    def add(
+        self, paths: Sequence[PathLike] | PathLike, progress: bool | ProgressCallback = False
+    ) -> AddReport:
+        """Add files or folders; unchanged files are skipped, changed files replaced.
+
+        Nothing is re-embedded for passages already in the index. The in-memory index is
+        only changed once every new passage is embedded, so a failure changes nothing.
+        Call :meth:`save` to persist the result.
+        """
+        if isinstance(paths, str | os.PathLike):
+            paths = [paths]
+        documents, skipped = read_documents(list(paths))
+        return self.add_documents(documents, skipped, progress)
+
+    def add_documents(
+        self,
+        documents: Sequence[Document],
+        skipped: Sequence[SkippedFile] = (),
+        progress: bool | ProgressCallback = False,
+    ) -> AddReport:
+        """Add already-read documents (see :meth:`add`); ``skipped`` is passed to the report."""
+        with self._write_lock:
+            return self._add_documents(documents, skipped, progress)
+
+    def _add_documents(
+        self,
+        documents: Sequence[Document],
+        skipped: Sequence[SkippedFile],
+        progress: bool | ProgressCallback,
+    ) -> AddReport:
+        report = AddReport(skipped=list(skipped))
+        old = self._contents
+        by_checksum = {info.sha256: info.source for info in old.sources.values()}
+        fresh: list[Document] = []
+        for document in documents:
+            known = old.sources.get(document.source)
+            if known is not None and known.sha256 == document.sha256:
+                report.unchanged.append(document.source)
+            elif document.sha256 in by_checksum and by_checksum[document.sha256] != document.source:
+                report.skipped.append(
+                    SkippedFile(document.source, f"same content as {by_checksum[document.sha256]}")
+                )
+            else:
+                (report.replaced if known is not None else report.added).append(document.source)
+                by_checksum[document.sha256] = document.source
+                fresh.append(document)
+        if not fresh:
+            return report
+
+        new_passages: list[Passage] = []
+        new_sources: dict[str, SourceInfo] = {}
+        for document in fresh:
+            chunks = chunk_text(document.text, document.source, self.settings)
+            new_passages.extend(chunks)
+            new_sources[document.source] = SourceInfo(document.source, document.sha256, len(chunks))
+        passage_vectors, window_rows, window_vectors = self._embed(new_passages, progress)
+
+        replaced = set(report.replaced)
+        keep = np.array([p.source not in replaced for p in old.passages], dtype=bool)
+        kept_rows = np.flatnonzero(keep)
+        row_map = np.full(len(old.passages), -1, dtype=np.int64)
+        row_map[kept_rows] = np.arange(len(kept_rows))
+        old_windows = old.windows
+        window_keep = keep[old_windows[:, 0]] if len(old_windows) else np.zeros(0, dtype=bool)
+        kept_windows = old_windows[window_keep].copy()
+        kept_windows[:, 0] = row_map[kept_windows[:, 0]]
+        window_rows[:, 0] += len(kept_rows)
+
+        passages = tuple(p for p, k in zip(old.passages, keep, strict=True) if k) + tuple(
+            new_passages
+        )
+        paragraph_matrix = np.vstack([_all_vectors(old.paragraph_vectors)[keep], passage_vectors])
+        window_matrix = np.vstack([_all_vectors(old.window_vectors)[window_keep], window_vectors])
+        sources = {s: info for s, info in old.sources.items() if s not in replaced}
+        sources.update(new_sources)
+        dim = self.encoder.dim
+        self._contents = _Contents(
+            passages=passages,
+            paragraph_vectors=make_vector_index(paragraph_matrix, dim, self.vector_index),
+            window_vectors=make_vector_index(window_matrix, dim, self.vector_index),
+            windows=np.vstack([kept_windows, window_rows]).astype(np.int32),
+            keyword=KeywordIndex.build([_contextual_text(p) for p in passages], self.tokenizer),
+            sources=sources,
+        )
+        return report
+
+    def _embed(
+        self, passages: list[Passage], progress: bool | ProgressCallback
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Embed passages and their sentence windows in batches, with optional progress."""
+        texts = [_contextual_text(p) for p in passages]
+        rows: list[tuple[int, int, int]] = []
+        for row, passage in enumerate(passages):
+            for first, end in sentence_windows(passage, self.settings.window_sentences):
+                rows.append((row, first, end))
+                texts.append(_window_text(passage, first, end))
+        # Similar lengths in a batch waste less work on padding.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = np.zeros((len(texts), self.encoder.dim), dtype=np.float32)
+        bar = tqdm(
+            total=len(texts),
+            unit="text",
+            desc="embedding",
+            disable=progress is not True,
+            dynamic_ncols=True,
+        )
+        try:
+            for start in range(0, len(order), ENCODE_BATCH):
+                batch = order[start : start + ENCODE_BATCH]
+                try:
+                    vectors[batch] = self.encoder.encode_passages([texts[i] for i in batch])
+                except EncoderError:
+                    raise
+                except Exception as exc:
+                    raise EncoderError(f"encoder {self.encoder.name} failed: {exc}") from exc
+                bar.update(len(batch))
+                if callable(progress):
+                    progress(min(start + ENCODE_BATCH, len(order)), len(order))
+        finally:
+            bar.close()
+        window_rows = np.array(rows, dtype=np.int64).reshape(-1, 3)
+        return vectors[: len(passages)], window_rows, vectors[len(passages) :]
+
+    # ---- reading --------------------------------------------------------------------
+
+    @property
+    def passages(self) -> tuple[Passage, ...]:
+        """All passages, in index order."""
+        return self._contents.passages
+
+    @property
+    def sources(self) -> list[SourceInfo]:
+        """The indexed source files, in the order they were added."""
+        return list(self._contents.sources.values())
+
+    def __len__(self) -> int:
+        return len(self._contents.passages)
+
+    def search(
+        self,
+        question: str,
+        k: int = 5,
+        mode: str = "hybrid",
+        keyword_weight: float = KEYWORD_WEIGHT,
+    ) -> list[Hit]:
+        """Return the k passages that best answer the question, best first.
+
+        ``mode`` is ``hybrid`` (default: keyword and dense scores fused), ``dense`` or
+        ``keyword``. Raises QueryError for an empty, over-long or wordless question.
+        """
+        question = check_question(question)
+        check_mode(mode)
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"k must be a positive integer, not {k!r}")
+        contents = self._contents
+        count = len(contents.passages)
+        if count == 0:
+            return []
+        dense = window_scores = None
+        if mode != "keyword":
+            dense, window_scores = self._dense_scores(contents, question)
+        keyword = contents.keyword.scores(question) if mode != "dense" else None
+        if mode == "hybrid":
+            assert dense is not None and keyword is not None
+            scores = fuse(keyword, dense, keyword_weight)
+        else:
+            chosen = dense if mode == "dense" else keyword
+            assert chosen is not None
+            scores = chosen
+        top = np.argsort(-scores, kind="stable")[:k]
+        hits = []
+        for rank, row in enumerate(top, start=1):
+            passage = contents.passages[row]
+            windows = (window_scores or {}).get(int(row), {})
+            start, end = answering_sentence(passage, question, windows)
+            hits.append(
+                Hit(
+                    rank=rank,
+                    score=round(float(scores[row]), 6),
+                    text=passage.text,
+                    source=passage.source,
+                    section=passage.section_path,
+                    paragraph=passage.paragraph,
+                    sentence=passage.text[start:end],
+                    sentence_start=start,
+                    sentence_end=end,
+                )
+            )
+        return hits
+
+    def _dense_scores(
+        self, contents: _Contents, question: str
+    ) -> tuple[np.ndarray, dict[int, dict[tuple[int, int], float]]]:
+        """Dense score of every passage.
+
+        A passage with sentence windows scores the mean of its own vector's score and its
+        best window's score (the paragraph gives context, the window the precise match);
+        a passage too short for windows scores by its own vector.
+        """
+        query = self.encoder.encode_queries([question])
+        count = len(contents.passages)
+        paragraph_scores, paragraph_ids = contents.paragraph_vectors.search(
+            query, min(count, DENSE_CANDIDATES)
+        )
+        valid = paragraph_ids[0] >= 0
+        scores = np.full(count, float(paragraph_scores[0][valid].min()), dtype=np.float32)
+        scores[paragraph_ids[0][valid]] = paragraph_scores[0][valid]
+        per_passage: dict[int, dict[tuple[int, int], float]] = {}
+        total_windows = contents.window_vectors.ntotal
+        if total_windows:
+            window_scores, window_ids = contents.window_vectors.search(
+                query, min(total_windows, 4 * DENSE_CANDIDATES)
+            )
+            best = np.full(count, -np.inf, dtype=np.float32)
+            for score, wid in zip(window_scores[0], window_ids[0], strict=True):
+                if wid < 0:
+                    continue
+                row, first, end = contents.windows[wid]
+                per_passage.setdefault(int(row), {})[(int(first), int(end))] = float(score)
+                best[row] = max(best[row], score)
+            has_window = np.isfinite(best)
+            scores[has_window] = 0.5 * scores[has_window] + 0.5 * best[has_window]
+        return scores, per_passage
+
+    # ---- disk -----------------------------------------------------------------------
+
+    def manifest(self) -> dict[str, Any]:
+        """What this index needs to be reloaded correctly (written beside it on save)."""
+        contents = self._contents
+        return {
+            "encoder": {"name": self.encoder.name, "dim": self.encoder.dim},
+            "chunking": asdict(self.settings),
+            "keyword": {"tokenizer": self.tokenizer, "library": "bm25s"},
+            "vector_index": self.vector_index,
+            "counts": {"passages": len(contents.passages), "windows": len(contents.windows)},
+            "sources": [asdict(info) for info in contents.sources.values()],
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+
+    def save(self, folder: PathLike) -> Path:
+        """Write the index to ``folder`` atomically; the previous content stays until done."""
+        contents = self._contents
+        folder = Path(folder)
+
+        def write_files(tmp: Path) -> None:
+            with (tmp / "passages.jsonl").open("w", encoding="utf-8") as handle:
+                for passage in contents.passages:
+                    record = asdict(passage)
+                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            faiss.write_index(contents.paragraph_vectors, str(tmp / "paragraphs.faiss"))
+            faiss.write_index(contents.window_vectors, str(tmp / "windows.faiss"))
+            np.save(tmp / "windows.npy", contents.windows.astype(np.int32), allow_pickle=False)
+            contents.keyword.save(tmp)
+
+        write_generation(folder, self.manifest(), write_files)
+        self.path = folder
+        return folder
+
+    @classmethod
+    def load(cls, folder: PathLike, model: str | None = None) -> Index:
+        """Load an index saved by :meth:`save`.
+
+        ``model``, when given, must be the encoder the index was built with. Raises
+        IndexStoreError when the folder is missing, damaged, of another format, or built
+        with another encoder.
+        """
+        folder = Path(folder)
+        generation = current_generation(folder)
+        manifest = read_manifest(generation)
+        try:
+            encoder_name = manifest["encoder"]["name"]
+            encoder_dim = int(manifest["encoder"]["dim"])
+            settings = ChunkingSettings(**manifest["chunking"])
+            tokenizer = manifest["keyword"]["tokenizer"]
+            sources = {s["source"]: SourceInfo(**s) for s in manifest["sources"]}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise IndexStoreError(f"{generation / 'manifest.json'} is damaged: {exc}") from exc
+        if model is not None and model != encoder_name:
+            raise IndexStoreError(
+                f"{folder} was built with encoder {encoder_name!r}, not {model!r}; "
+                f"rebuild it with --model {model} or load it without a model"
+            )
+        encoder = load_encoder(encoder_name)
+        if encoder.dim != encoder_dim:
+            raise IndexStoreError(
+                f"{folder} holds {encoder_dim}-dimensional vectors but encoder "
+                f"{encoder_name!r} makes {encoder.dim}-dimensional ones"
+            )
+        index = cls(encoder, settings, tokenizer, manifest.get("vector_index", "auto"))
+        try:
+            passages = []
+            with (generation / "passages.jsonl").open(encoding="utf-8") as handle:
+                for line in handle:
+                    record = json.loads(line)
+                    record["section"] = tuple(record["section"])
+                    record["sentences"] = tuple(tuple(span) for span in record["sentences"])
+                    passages.append(Passage(**record))
+            paragraph_vectors = faiss.read_index(str(generation / "paragraphs.faiss"))
+            window_vectors = faiss.read_index(str(generation / "windows.faiss"))
+            windows = np.load(generation / "windows.npy", allow_pickle=False)
+            keyword = KeywordIndex.load(generation)
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise IndexStoreError(f"{generation} is damaged: {exc}") from exc
+        if (
+            paragraph_vectors.ntotal != len(passages)
+            or window_vectors.ntotal != len(windows)
+            or keyword.size != len(passages)
+            or paragraph_vectors.d != encoder.dim
+        ):
+            raise IndexStoreError(f"{generation} is inconsistent: its files disagree on counts")
+        index._contents = _Contents(
+            passages=tuple(passages),
+            paragraph_vectors=paragraph_vectors,
+            window_vectors=window_vectors,
+            windows=windows.astype(np.int32),
+            keyword=keyword,
+            sources=sources,
+        )
+        index.path = folder
+        return index

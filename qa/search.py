@@ -1,0 +1,115 @@
+"""Ranking: question checks, score fusion, and the answering sentence of a passage."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from qa.chunking import Passage
+from qa.errors import QueryError
+from qa.lexical import tokenize
+
+MODES = ("hybrid", "dense", "keyword")
+MAX_QUESTION_CHARS = 2000
+# Weight of the keyword ranking in the hybrid score (the dense ranking gets the rest);
+# chosen on the development questions and checked on CMRC 2018 (see README).
+KEYWORD_WEIGHT = 0.3
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked passage, with where it came from and the sentence that answers.
+
+    ``sentence_start``/``sentence_end`` are character offsets of ``sentence`` in ``text``.
+    """
+
+    rank: int
+    score: float
+    text: str
+    source: str
+    section: str
+    paragraph: int
+    sentence: str
+    sentence_start: int
+    sentence_end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The hit as a JSON-serialisable dict."""
+        return asdict(self)
+
+
+def check_question(question: object) -> str:
+    """Return the stripped question, or raise QueryError saying what is wrong with it."""
+    if not isinstance(question, str):
+        raise QueryError(f"the question must be text, not {type(question).__name__}")
+    question = question.strip()
+    if not question:
+        raise QueryError("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QueryError(
+            f"the question is too long ({len(question)} characters; the limit is "
+            f"{MAX_QUESTION_CHARS})"
+        )
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in question):
+        raise QueryError("the question has no words in it (only punctuation or symbols)")
+    return question
+
+
+def check_mode(mode: str) -> str:
+    """Return mode if it is a known search mode, else raise QueryError."""
+    if mode not in MODES:
+        raise QueryError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
+    return mode
+
+
+def min_max(scores: np.ndarray) -> np.ndarray:
+    """Scale scores to [0, 1] (all zeros when they are all equal)."""
+    if scores.size == 0:
+        return scores
+    low, high = float(scores.min()), float(scores.max())
+    if high - low < 1e-12:
+        return np.zeros_like(scores)
+    return (scores - low) / (high - low)
+
+
+def fuse(
+    keyword: np.ndarray, dense: np.ndarray, keyword_weight: float = KEYWORD_WEIGHT
+) -> np.ndarray:
+    """Convex combination of per-query min-max normalised keyword and dense scores."""
+    return keyword_weight * min_max(keyword) + (1.0 - keyword_weight) * min_max(dense)
+
+
+def answering_sentence(
+    passage: Passage, question: str, window_scores: dict[tuple[int, int], float]
+) -> tuple[int, int]:
+    """Pick the sentence of a passage that best answers the question; return its offsets.
+
+    A sentence scores by the share of the question's tokens it contains plus the mean
+    dense score of the sentence windows that hold it (min-max scaled within the passage).
+    """
+    spans = passage.sentences or ((0, len(passage.text)),)
+    if len(spans) == 1:
+        return spans[0]
+    query_tokens = set(tokenize(question, "bigram"))
+    overlap = np.zeros(len(spans))
+    for i, (start, end) in enumerate(spans):
+        sentence_tokens = set(tokenize(passage.text[start:end], "bigram"))
+        if query_tokens:
+            # Pairs carry meaning; single characters count for a quarter.
+            shared = query_tokens & sentence_tokens
+            weight = sum(1.0 if len(t) > 1 else 0.25 for t in shared)
+            total = sum(1.0 if len(t) > 1 else 0.25 for t in query_tokens)
+            overlap[i] = weight / total
+    dense = np.zeros(len(spans))
+    if window_scores:
+        sums = np.zeros(len(spans))
+        counts = np.zeros(len(spans))
+        for (first, last), score in window_scores.items():
+            sums[first:last] += score
+            counts[first:last] += 1
+        dense = min_max(np.where(counts > 0, sums / np.maximum(counts, 1), 0.0))
+    best = int(np.argmax(overlap + dense))
+    return spans[best]
