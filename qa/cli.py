@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ from qa.chunking import ChunkingSettings
 from qa.encoders import DEFAULT_ENCODER, load_encoder
 from qa.errors import QAError
 from qa.evaluation import format_table, read_questions, score
-from qa.index import VECTOR_INDEX_KINDS, Index
+from qa.index import CHECKPOINT_FOLDER, VECTOR_INDEX_KINDS, Index
 from qa.lexical import DEFAULT_TOKENIZER, TOKENIZERS
 from qa.search import MODES, Hit
 from qa.store import is_index_folder
@@ -97,6 +98,8 @@ def _default_build_folder(paths: Sequence[str]) -> Path:
 def _build(args: argparse.Namespace) -> int:
     folder: Path = args.index or _default_build_folder(args.paths)
     settings = ChunkingSettings(max_chars=args.max_chars)
+    # Vectors computed so far live here until the index is saved: a rerun resumes.
+    checkpoint = folder / CHECKPOINT_FOLDER
     if is_index_folder(folder) and not args.rebuild:
         index = Index.load(folder, model=args.model)
         if index.settings != settings or index.tokenizer != args.tokenizer:
@@ -104,16 +107,16 @@ def _build(args: argparse.Namespace) -> int:
                 f"{folder} was built with other chunking or tokenizer settings; "
                 "use --rebuild to start over"
             )
-        report = index.add(args.paths, progress=True)
     else:
         index = Index(load_encoder(args.model), settings, args.tokenizer, args.vector_index)
-        report = index.add(args.paths, progress=True)
-        if not len(index):
-            raise QAError("the documents hold no text to index")
+    report = index.add(args.paths, progress=True, checkpoint=checkpoint)
+    if not len(index):
+        raise QAError("the documents hold no text to index")
     for skipped in report.skipped:
         print(f"qa: skipped {skipped.reason}", file=sys.stderr)
-    if report.changed or not is_index_folder(folder) or args.rebuild:
+    if report.changed or args.rebuild or not is_index_folder(folder):
         index.save(folder)
+    shutil.rmtree(checkpoint, ignore_errors=True)
     print(
         f"{folder}: {len(index)} passages from {len(index.sources)} files "
         f"({len(report.added)} added, {len(report.replaced)} replaced, "

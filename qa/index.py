@@ -10,11 +10,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from tqdm.auto import tqdm
 from qa.chunking import ChunkingSettings, Passage, chunk_text, sentence_windows
 from qa.encoders import DEFAULT_ENCODER, Encoder, load_encoder
 from qa.errors import DocumentError, EncoderError, IndexStoreError
-from qa.ingest import Document, SkippedFile, read_documents
+from qa.ingest import Document, SkippedFile, collect_files, iter_documents
 from qa.lexical import DEFAULT_TOKENIZER, KeywordIndex
 from qa.search import (
     KEYWORD_WEIGHT,
@@ -42,6 +44,10 @@ PathLike = str | os.PathLike[str]
 ProgressCallback = Callable[[int, int], None]
 
 ENCODE_BATCH = 32
+# An interrupted build loses at most this many embedded texts.
+CHECKPOINT_EVERY = 256
+# Where `qa build` keeps the vectors of an unfinished build, inside the index folder.
+CHECKPOINT_FOLDER = ".partial"
 # Above this many vectors an HNSW graph replaces exact search (see benchmarks/).
 HNSW_THRESHOLD = 200_000
 VECTOR_INDEX_KINDS = ("auto", "flat", "hnsw")
@@ -121,6 +127,70 @@ def _window_text(passage: Passage, first: int, end: int) -> str:
     return passage.text[passage.sentences[first][0] : passage.sentences[end - 1][1]]
 
 
+class EmbeddingCheckpoint:
+    """Vectors computed so far by a build, kept in a folder so an interrupted build resumes.
+
+    Vectors are keyed by a hash of the encoder name and the text, and written in parts,
+    each atomically, every ``CHECKPOINT_EVERY`` texts. :meth:`Index.save` does not read it;
+    the caller removes the folder once the index is saved (see ``qa build``).
+    """
+
+    def __init__(self, folder: Path, encoder: Encoder) -> None:
+        self.folder = folder
+        self._encoder_name = encoder.name
+        self._dim = encoder.dim
+        self._keys: list[bytes] = []
+        self._vectors: list[np.ndarray] = []
+
+    def _key(self, text: str) -> bytes:
+        return hashlib.sha1(f"{self._encoder_name}\0{text}".encode()).digest()
+
+    def fill(self, texts: list[str], vectors: np.ndarray) -> list[int]:
+        """Copy saved vectors of known texts into ``vectors``; return the indices still to do."""
+        known: dict[bytes, np.ndarray] = {}
+        for part in sorted(self.folder.glob("part-*.npz")):
+            try:
+                with np.load(part, allow_pickle=False) as data:
+                    keys, saved = data["keys"], data["vectors"]
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+                continue  # a part cut short by a crash: its texts are embedded again
+            if saved.ndim != 2 or saved.shape[1] != self._dim:
+                continue
+            known.update(zip((bytes(k) for k in keys), saved, strict=True))
+        todo = []
+        for i, text in enumerate(texts):
+            vector = known.get(self._key(text))
+            if vector is None:
+                todo.append(i)
+            else:
+                vectors[i] = vector
+        return todo
+
+    def add(self, texts: list[str], vectors: np.ndarray) -> None:
+        """Remember vectors; written to disk every ``CHECKPOINT_EVERY`` texts."""
+        self._keys.extend(self._key(text) for text in texts)
+        self._vectors.append(np.array(vectors, dtype=np.float32))
+        if len(self._keys) >= CHECKPOINT_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the remembered vectors as one new part file (atomically)."""
+        if not self._keys:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        number = len(list(self.folder.glob("part-*.npz"))) + 1
+        target = self.folder / f"part-{number:06d}-{os.getpid()}.npz"
+        tmp = target.with_suffix(".tmp")
+        with tmp.open("wb") as handle:
+            np.savez(
+                handle,
+                keys=np.array(self._keys, dtype="S20"),
+                vectors=np.vstack(self._vectors),
+            )
+        os.replace(tmp, target)
+        self._keys, self._vectors = [], []
+
+
 class Index:
     """A searchable collection of passages: FAISS vectors plus a BM25 keyword index.
 
@@ -160,52 +230,64 @@ class Index:
         tokenizer: str = DEFAULT_TOKENIZER,
         vector_index: str = "auto",
         progress: bool | ProgressCallback = False,
+        checkpoint: PathLike | None = None,
     ) -> Index:
         """Read, chunk and embed documents (files or folders) into a new in-memory index.
 
-        ``progress`` is True for a progress bar on stderr, or a callback ``(done, total)``.
-        Raises DocumentError when a path is missing or nothing readable is found.
+        ``progress`` is True for a progress bar on stderr, or a callback ``(done, total)``;
+        ``checkpoint`` is a folder that makes an interrupted build resumable (see
+        :meth:`add`). Raises DocumentError when a path is missing or nothing is readable.
         """
         index = cls(load_encoder(model), settings, tokenizer, vector_index)
-        index.add(paths, progress=progress)
+        index.add(paths, progress=progress, checkpoint=checkpoint)
         if not index._contents.passages:
             raise DocumentError("the documents hold no text to index")
         return index
 
     def add(
-        self, paths: Sequence[PathLike] | PathLike, progress: bool | ProgressCallback = False
+        self,
+        paths: Sequence[PathLike] | PathLike,
+        progress: bool | ProgressCallback = False,
+        checkpoint: PathLike | None = None,
     ) -> AddReport:
         """Add files or folders; unchanged files are skipped, changed files replaced.
 
-        Nothing is re-embedded for passages already in the index. The in-memory index is
-        only changed once every new passage is embedded, so a failure changes nothing.
-        Call :meth:`save` to persist the result.
+        Files are read and chunked one at a time (their raw text is not kept). Nothing is
+        re-embedded for passages already in the index. The in-memory index only changes
+        once every new passage is embedded, so a failure changes nothing; call
+        :meth:`save` to persist the result. With ``checkpoint`` (a folder), vectors are
+        also written there as they are computed, so an interrupted run resumes where it
+        stopped. Raises DocumentError when a path is missing or nothing is readable.
         """
         if isinstance(paths, str | os.PathLike):
             paths = [paths]
-        documents, skipped = read_documents(list(paths))
-        return self.add_documents(documents, skipped, progress)
+        skipped: list[SkippedFile] = []
+        documents = iter_documents(collect_files(paths), skipped, paths)
+        return self.add_documents(documents, skipped, progress, checkpoint)
 
     def add_documents(
         self,
-        documents: Sequence[Document],
+        documents: Iterable[Document],
         skipped: Sequence[SkippedFile] = (),
         progress: bool | ProgressCallback = False,
+        checkpoint: PathLike | None = None,
     ) -> AddReport:
         """Add already-read documents (see :meth:`add`); ``skipped`` is passed to the report."""
         with self._write_lock:
-            return self._add_documents(documents, skipped, progress)
+            return self._add_documents(documents, skipped, progress, checkpoint)
 
     def _add_documents(
         self,
-        documents: Sequence[Document],
+        documents: Iterable[Document],
         skipped: Sequence[SkippedFile],
         progress: bool | ProgressCallback,
+        checkpoint: PathLike | None,
     ) -> AddReport:
-        report = AddReport(skipped=list(skipped))
+        report = AddReport()
         old = self._contents
         by_checksum = {info.sha256: info.source for info in old.sources.values()}
-        fresh: list[Document] = []
+        new_passages: list[Passage] = []
+        new_sources: dict[str, SourceInfo] = {}
         for document in documents:
             known = old.sources.get(document.source)
             if known is not None and known.sha256 == document.sha256:
@@ -217,17 +299,16 @@ class Index:
             else:
                 (report.replaced if known is not None else report.added).append(document.source)
                 by_checksum[document.sha256] = document.source
-                fresh.append(document)
-        if not fresh:
+                chunks = chunk_text(document.text, document.source, self.settings)
+                new_passages.extend(chunks)
+                new_sources[document.source] = SourceInfo(
+                    document.source, document.sha256, len(chunks)
+                )
+        report.skipped[:0] = skipped  # filled while the documents were read
+        if not new_sources:
             return report
-
-        new_passages: list[Passage] = []
-        new_sources: dict[str, SourceInfo] = {}
-        for document in fresh:
-            chunks = chunk_text(document.text, document.source, self.settings)
-            new_passages.extend(chunks)
-            new_sources[document.source] = SourceInfo(document.source, document.sha256, len(chunks))
-        passage_vectors, window_rows, window_vectors = self._embed(new_passages, progress)
+        store = EmbeddingCheckpoint(Path(checkpoint), self.encoder) if checkpoint else None
+        passage_vectors, window_rows, window_vectors = self._embed(new_passages, progress, store)
 
         replaced = set(report.replaced)
         keep = np.array([p.source not in replaced for p in old.passages], dtype=bool)
@@ -259,7 +340,10 @@ class Index:
         return report
 
     def _embed(
-        self, passages: list[Passage], progress: bool | ProgressCallback
+        self,
+        passages: list[Passage],
+        progress: bool | ProgressCallback,
+        checkpoint: EmbeddingCheckpoint | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Embed passages and their sentence windows in batches, with optional progress."""
         texts = [_contextual_text(p) for p in passages]
@@ -268,30 +352,41 @@ class Index:
             for first, end in sentence_windows(passage, self.settings.window_sentences):
                 rows.append((row, first, end))
                 texts.append(_window_text(passage, first, end))
-        # Similar lengths in a batch waste less work on padding.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors = np.zeros((len(texts), self.encoder.dim), dtype=np.float32)
+        todo = list(range(len(texts)))
+        if checkpoint is not None:
+            todo = checkpoint.fill(texts, vectors)
+        # Similar lengths in a batch waste less work on padding.
+        todo.sort(key=lambda i: len(texts[i]))
+        done = len(texts) - len(todo)
         bar = tqdm(
             total=len(texts),
+            initial=done,
             unit="text",
             desc="embedding",
             disable=progress is not True,
             dynamic_ncols=True,
         )
         try:
-            for start in range(0, len(order), ENCODE_BATCH):
-                batch = order[start : start + ENCODE_BATCH]
+            for start in range(0, len(todo), ENCODE_BATCH):
+                batch = todo[start : start + ENCODE_BATCH]
+                batch_texts = [texts[i] for i in batch]
                 try:
-                    vectors[batch] = self.encoder.encode_passages([texts[i] for i in batch])
+                    vectors[batch] = self.encoder.encode_passages(batch_texts)
                 except EncoderError:
                     raise
                 except Exception as exc:
                     raise EncoderError(f"encoder {self.encoder.name} failed: {exc}") from exc
+                if checkpoint is not None:
+                    checkpoint.add(batch_texts, vectors[batch])
+                done += len(batch)
                 bar.update(len(batch))
                 if callable(progress):
-                    progress(min(start + ENCODE_BATCH, len(order)), len(order))
+                    progress(done, len(texts))
         finally:
             bar.close()
+            if checkpoint is not None:
+                checkpoint.flush()
         window_rows = np.array(rows, dtype=np.int64).reshape(-1, 3)
         return vectors[: len(passages)], window_rows, vectors[len(passages) :]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,6 +155,30 @@ def read_document(path: str | os.PathLike[str]) -> Document:
     return Document(source=str(path.resolve()), text=text, sha256=checksum)
 
 
+def iter_documents(
+    files: Sequence[Path], skipped: list[SkippedFile], given: Sequence[object] = ()
+) -> Iterator[Document]:
+    """Read files one at a time; unreadable ones are appended to ``skipped`` and passed over.
+
+    Raises DocumentError once the files are exhausted if none of them could be read.
+    """
+    read = 0
+    for path in files:
+        try:
+            document = read_document(path)
+        except DocumentError as exc:
+            skipped.append(SkippedFile(source=str(path), reason=str(exc)))
+            continue
+        read += 1
+        yield document
+    if not read:
+        names = ", ".join(str(p) for p in given or files) or "(no paths)"
+        detail = "; ".join(s.reason for s in skipped[:3])
+        raise DocumentError(
+            f"no readable documents in {names}" + (f" ({detail})" if detail else "")
+        )
+
+
 def read_documents(
     paths: Sequence[str | os.PathLike[str]],
 ) -> tuple[list[Document], list[SkippedFile]]:
@@ -163,18 +187,6 @@ def read_documents(
     Unreadable files are returned as SkippedFile entries instead of stopping the rest.
     Raises DocumentError when a path does not exist or nothing readable was found.
     """
-    files = collect_files(paths)
-    documents: list[Document] = []
     skipped: list[SkippedFile] = []
-    for path in files:
-        try:
-            documents.append(read_document(path))
-        except DocumentError as exc:
-            skipped.append(SkippedFile(source=str(path), reason=str(exc)))
-    if not documents:
-        names = ", ".join(str(p) for p in paths)
-        detail = "; ".join(s.reason for s in skipped[:5])
-        raise DocumentError(
-            f"no readable documents in {names}" + (f" ({detail})" if detail else "")
-        )
+    documents = list(iter_documents(collect_files(paths), skipped, paths))
     return documents, skipped

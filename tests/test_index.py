@@ -179,3 +179,46 @@ def test_build_of_nothing_readable_is_a_document_error(tmp_path):
     (tmp_path / "x.txt").write_bytes(b"\x00" * 50)
     with pytest.raises(qa.DocumentError):
         qa.Index.build([tmp_path])
+
+
+class FailingEncoder(CountingEncoder):
+    """The real encoder, failing once after a number of passage batches."""
+
+    def __init__(self, fail_after_batches: int) -> None:
+        super().__init__()
+        self.batches_left = fail_after_batches
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        if self.batches_left == 0:
+            raise RuntimeError("power cut")
+        self.batches_left -= 1
+        return super().encode_passages(texts)
+
+
+def test_interrupted_build_resumes_from_its_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.setattr(qa.index, "CHECKPOINT_EVERY", 8)
+    monkeypatch.setattr(qa.index, "ENCODE_BATCH", 8)
+    docs = tmp_path / "many"
+    docs.mkdir()
+    for i in range(12):
+        (docs / f"{i:02d}.txt").write_text(
+            f"第{i}号文件。它有三句话。第三句提到数字{i * 7}。", encoding="utf-8"
+        )
+    checkpoint = tmp_path / "idx" / ".partial"
+
+    failing = FailingEncoder(fail_after_batches=3)
+    with pytest.raises(qa.EncoderError, match="power cut"):
+        qa.Index(failing).add([docs], checkpoint=checkpoint)
+    assert len(failing.embedded) == 24 and list(checkpoint.glob("part-*.npz"))
+
+    resumed = CountingEncoder()
+    index = qa.Index(resumed)
+    index.add([docs], checkpoint=checkpoint)
+    fresh = CountingEncoder()
+    reference = qa.Index(fresh)
+    reference.add([docs])
+    assert len(resumed.embedded) == len(fresh.embedded) - 24
+    question = "哪个文件提到数字35？"
+    assert [h.to_dict() for h in index.search(question)] == [
+        h.to_dict() for h in reference.search(question)
+    ]
