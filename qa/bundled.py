@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 from pathlib import Path
 
+from qa.chunking import CHUNKER_VERSION
 from qa.encoders import DEFAULT_ENCODER
 from qa.errors import IndexStoreError
 from qa.index import Index
@@ -44,6 +46,7 @@ def _load_if_current(folder: Path) -> Index | None:
     sources = index.sources
     current = (
         index.encoder.name == DEFAULT_ENCODER
+        and index.chunker_version == CHUNKER_VERSION
         and len(sources) == 1
         and sources[0].sha256 == file_sha256(BUNDLED_REPORT)
     )
@@ -53,13 +56,22 @@ def _load_if_current(folder: Path) -> Index | None:
 def default_index(progress: bool = False) -> Index:
     """The index of the bundled report, loaded once per process; built on first use.
 
-    It is rebuilt when missing, damaged, or made from another version of the report.
+    It is rebuilt when missing, damaged, or made from another version of the report or
+    of the chunker. Processes starting together build it once: the others wait.
     """
     folder = default_index_dir()
     with _lock:
         index = _loaded.get(folder) or _load_if_current(folder)
         if index is None:
-            index = Index.build([BUNDLED_REPORT], progress=progress)
-            index.save(folder)
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            with (folder.parent / f".{folder.name}.build-lock").open("a") as lock_file:
+                fcntl.flock(lock_file, fcntl.LOCK_EX)
+                try:
+                    index = _load_if_current(folder)
+                    if index is None:
+                        index = Index.build([BUNDLED_REPORT], progress=progress)
+                        index.save(folder)
+                finally:
+                    fcntl.flock(lock_file, fcntl.LOCK_UN)
         _loaded[folder] = index
         return index

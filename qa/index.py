@@ -25,7 +25,13 @@ import faiss
 import numpy as np
 from tqdm.auto import tqdm
 
-from qa.chunking import ChunkingSettings, Passage, chunk_text, sentence_windows
+from qa.chunking import (
+    CHUNKER_VERSION,
+    ChunkingSettings,
+    Passage,
+    chunk_text,
+    sentence_windows,
+)
 from qa.encoders import DEFAULT_ENCODER, Encoder, load_encoder
 from qa.errors import DocumentError, EncoderError, IndexStoreError
 from qa.ingest import Document, SkippedFile, collect_files, iter_documents
@@ -209,6 +215,8 @@ class Index:
         self.tokenizer = tokenizer
         self.vector_index = vector_index
         self.path: Path | None = None
+        # Version of the chunker that made the passages (older indexes may differ).
+        self.chunker_version = CHUNKER_VERSION
         self._write_lock = threading.Lock()
         self._contents = _Contents(
             passages=(),
@@ -499,6 +507,7 @@ class Index:
         return {
             "encoder": {"name": self.encoder.name, "dim": self.encoder.dim},
             "chunking": asdict(self.settings),
+            "chunker_version": CHUNKER_VERSION,
             "keyword": {"tokenizer": self.tokenizer, "library": "bm25s"},
             "vector_index": self.vector_index,
             "counts": {"passages": len(contents.passages), "windows": len(contents.windows)},
@@ -556,6 +565,7 @@ class Index:
                 f"{encoder_name!r} makes {encoder.dim}-dimensional ones"
             )
         index = cls(encoder, settings, tokenizer, manifest.get("vector_index", "auto"))
+        index.chunker_version = int(manifest.get("chunker_version", 0))
         try:
             passages = []
             with (generation / "passages.jsonl").open(encoding="utf-8") as handle:
