@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -27,19 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import IndexStoreError
+from qa.ingest import file_sha256
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 _GENERATION = re.compile(r"^gen-(\d{6,})$")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -113,7 +105,7 @@ def write_generation(
                 for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
                     files[path.relative_to(tmp).as_posix()] = {
                         "size": path.stat().st_size,
-                        "sha256": _sha256(path),
+                        "sha256": file_sha256(path),
                     }
                     with path.open("rb") as handle:
                         os.fsync(handle.fileno())
@@ -191,6 +183,6 @@ def read_manifest(generation: Path, verify: bool = True) -> dict[str, Any]:
                 raise IndexStoreError(
                     f"{path} is damaged: {size} bytes, expected {expected['size']}"
                 )
-            if _sha256(path) != expected["sha256"]:
+            if file_sha256(path) != expected["sha256"]:
                 raise IndexStoreError(f"{path} is damaged: its checksum does not match")
     return manifest
