@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -218,6 +219,8 @@ class Index:
         # Version of the chunker that made the passages (older indexes may differ).
         self.chunker_version = CHUNKER_VERSION
         self._write_lock = threading.Lock()
+        # The app asks the same question in several modes: embed it once.
+        self._query_vector = functools.lru_cache(maxsize=1024)(self._embed_query)
         self._contents = _Contents(
             passages=(),
             paragraph_vectors=make_vector_index(np.zeros((0, encoder.dim)), encoder.dim, "flat"),
@@ -465,6 +468,11 @@ class Index:
             )
         return hits
 
+    def _embed_query(self, question: str) -> np.ndarray:
+        vector = self.encoder.encode_queries([question])
+        vector.setflags(write=False)
+        return vector
+
     def _dense_scores(
         self, contents: _Contents, question: str
     ) -> tuple[np.ndarray, dict[int, dict[tuple[int, int], float]]]:
@@ -474,7 +482,7 @@ class Index:
         best window's score (the paragraph gives context, the window the precise match);
         a passage too short for windows scores by its own vector.
         """
-        query = self.encoder.encode_queries([question])
+        query = self._query_vector(question)
         count = len(contents.passages)
         paragraph_scores, paragraph_ids = contents.paragraph_vectors.search(
             query, min(count, DENSE_CANDIDATES)

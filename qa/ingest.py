@@ -93,38 +93,36 @@ def _looks_binary(text: str) -> bool:
 
 def _read_pdf(path: Path) -> str:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(str(path))
         pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except Exception as exc:  # a damaged file makes pypdf raise many types (found by fuzzing)
         raise DocumentError(f"{path}: not a readable PDF ({exc})") from exc
     # A page break is a paragraph break that may fall mid-sentence; the chunker repairs it.
     return "\n\n".join(pages)
 
 
 def _read_docx(path: Path) -> str:
-    import zipfile
-
     import docx
 
+    lines: list[str] = []
     try:
         document = docx.Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        # Parts such as the styles are parsed on first use: keep the reading inside the try.
+        for paragraph in document.paragraphs:
+            style = (paragraph.style.name or "") if paragraph.style is not None else ""
+            text = paragraph.text
+            if style.startswith("Heading") and text.strip():
+                level = style.removeprefix("Heading").strip()
+                hashes = "#" * (int(level) if level.isdigit() else 1)
+                text = f"{hashes} {text}"
+            lines.append(text)
+        for table in document.tables:
+            for row in table.rows:
+                lines.append(" | ".join(cell.text for cell in row.cells))
+    except Exception as exc:  # python-docx, zipfile, zlib and lxml raise many types
         raise DocumentError(f"{path}: not a readable .docx file ({exc})") from exc
-    lines: list[str] = []
-    for paragraph in document.paragraphs:
-        style = (paragraph.style.name or "") if paragraph.style is not None else ""
-        text = paragraph.text
-        if style.startswith("Heading") and text.strip():
-            level = style.removeprefix("Heading").strip()
-            hashes = "#" * (int(level) if level.isdigit() else 1)
-            text = f"{hashes} {text}"
-        lines.append(text)
-    for table in document.tables:
-        for row in table.rows:
-            lines.append(" | ".join(cell.text for cell in row.cells))
     return "\n\n".join(lines)
 
 

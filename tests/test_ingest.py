@@ -123,3 +123,11 @@ def test_collect_files_deduplicates(tmp_path):
     (tmp_path / "a.txt").write_text("一。", encoding="utf-8")
     files = collect_files([tmp_path, tmp_path / "a.txt"])
     assert len(files) == 1
+
+
+def test_corrupt_docx_is_skipped_by_name(tmp_path):
+    (tmp_path / "broken.docx").write_bytes(b"this is not a zip package")
+    (tmp_path / "fine.txt").write_text("正常的文件。", encoding="utf-8")
+    documents, skipped = read_documents([tmp_path])
+    assert [Path(d.source).name for d in documents] == ["fine.txt"]
+    assert "broken.docx" in skipped[0].reason and "docx" in skipped[0].reason

@@ -1,0 +1,392 @@
+"""The web chat through its API (gradio_client) against a real ``qa serve`` process.
+
+One server per module, on a free loopback port, over a private copy of the bundled
+report's index. Also the app's pure helpers: escaping, rendering, file names, serve checks.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+import qa
+from qa.app import (
+    CONFIDENCE_THRESHOLD,
+    NOT_FOUND,
+    Answer,
+    escape,
+    is_loopback,
+    parse_auth,
+    render_answer,
+    render_hit,
+    safe_file_name,
+    serve,
+)
+from tests.app_server import make_root, running_server
+
+GDP_QUESTION = "2020年乐平市的地区生产总值是多少？"
+GDP_ANSWER = "353.26亿元"
+OFF_TOPIC = ["法国的首都是哪里？", "How do I bake bread?"]
+TOWN_DOC = (
+    "# 青石镇简介\n\n"
+    "青石镇位于山区，以桂花糕闻名。每年十月，青石镇举办桂花节，吸引游客三万人次。\n\n"
+    "## 交通\n\n"
+    "青石镇距离县城二十公里，每天有六班公交车往返。\n"
+)
+MARKUP = (
+    "**粗体** [链接](javascript:alert(1)) <script>alert(1)</script> <img src=x onerror=alert(2)>"
+)
+
+
+# ---- pure helpers ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        MARKUP,
+        "$$x^2$$ `code` # heading | a | b | ~~del~~ ![i](http://x/i.png) <b onclick='x()'>",
+        "普通的中文句子，没有标记。353.26亿元；增长3.6%",
+        "&amp; &lt;script&gt; \\*not\\* _under_ {braces} 1. item - item + item",
+    ],
+)
+def test_escape_shows_markup_as_text(text):
+    escaped = escape(text)
+    assert html.unescape(escaped) == text
+    bare = re.sub(r"&#[0-9]+;", "", escaped)
+    assert not set(bare) & set("<>&*_[]()`$#|~!\\=:")
+
+
+def test_escape_keeps_line_breaks_without_blank_lines():
+    assert escape("a\n\nb") == "a<br><br>b"
+    assert "\n" not in escape("a\r\nb\nc")
+
+
+def make_hit(text: str, start: int, end: int, section: str = "一、总结 > （一）经济") -> qa.Hit:
+    return qa.Hit(
+        rank=1,
+        score=0.9512,
+        text=text,
+        source="/somewhere/report <1>.md",
+        section=section,
+        paragraph=7,
+        sentence=text[start:end],
+        sentence_start=start,
+        sentence_end=end,
+    )
+
+
+def test_render_hit_highlights_the_sentence_and_escapes_everything():
+    text = f"前言。{MARKUP}。结语。"
+    start = text.index("**")
+    end = text.index("。结语")
+    rendered = render_hit(make_hit(text, start, end))
+    assert f'<mark class="qa-sentence">{escape(text[start:end])}</mark>' in rendered
+    assert "<script" not in rendered and "<img" not in rendered and "**" not in rendered
+    assert "score 0.951" in rendered
+    assert "&#182;7" in rendered  # ¶7
+    assert escape("report <1>.md") in rendered and "/somewhere" not in rendered
+    assert f"{escape('一、总结')} &#8250; {escape('（一）经济')}" in rendered
+    # One line, so Markdown never sees a blank line and leaves the HTML block alone.
+    assert "\n" not in rendered
+
+
+def test_render_hit_survives_offsets_outside_the_text():
+    rendered = render_hit(make_hit("短句。", 2, 99))
+    assert '<mark class="qa-sentence">' in rendered
+
+
+def test_render_answer_says_not_found_below_the_threshold():
+    hit = make_hit("一句话。", 0, 4)
+    low = render_answer(Answer("q", [hit], CONFIDENCE_THRESHOLD - 0.05))
+    high = render_answer(Answer("q", [hit], CONFIDENCE_THRESHOLD + 0.05))
+    unjudged = render_answer(Answer("q", [hit], None))
+    assert NOT_FOUND in low and 'class="qa-hit"' in low
+    assert NOT_FOUND not in high and NOT_FOUND not in unjudged
+    assert "empty" in render_answer(Answer("q", [], None))
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("report.txt", "report.txt"),
+        ("../../etc/passwd.md", "passwd.md"),
+        ("/etc/cron.d/evil.TXT", "evil.txt"),
+        ("C:\\Users\\x\\报告 (1).docx", "报告 (1).docx"),
+        ("..hidden..pdf", "hidden.pdf"),
+        ("<img src=x onerror=alert(1)>.md", "_img src_x onerror_alert(1)_.md"),
+        ("...", "document"),
+        ("", "document"),
+    ],
+)
+def test_safe_file_name(name, safe):
+    result = safe_file_name(name)
+    assert result == safe
+    assert "/" not in result and "\\" not in result and not result.startswith(".")
+
+
+def test_loopback_and_auth_checks():
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+    assert parse_auth("me:secret") == ("me", "secret")
+    assert parse_auth(None) is None
+    for bad in ("me", ":pw", "me:"):
+        with pytest.raises(qa.QAError):
+            parse_auth(bad)
+
+
+def test_serve_refuses_an_exposed_host_without_auth():
+    with pytest.raises(qa.QAError, match="--auth"):
+        serve(host="0.0.0.0", port=1)
+    with pytest.raises(qa.QAError, match="--auth"):
+        serve(port=1, share=True)
+
+
+# ---- a real server ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def root(saved_report_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_root(saved_report_index, tmp_path_factory.mktemp("app-root") / "index")
+
+
+@pytest.fixture(scope="module")
+def url(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_server(root, tmp_path_factory.mktemp("app-server")) as address:
+        yield address
+
+
+@pytest.fixture(scope="module")
+def client(url: str) -> Client:
+    return Client(url, verbose=False, analytics_enabled=False)
+
+
+def chat(client: Client, message: str, index: str = "leping") -> list[dict[str, Any]]:
+    """Send a chat message; return the new messages as {role, text} with text unescaped."""
+    question, history = client.predict(message, [], 5, "hybrid", index, api_name="/chat")
+    assert question == ""
+    messages = []
+    for item in history:
+        content = item["content"]
+        parts = content if isinstance(content, list) else [{"text": content}]
+        text = "".join(part.get("text", "") for part in parts)
+        messages.append({"role": item["role"], "text": html.unescape(text), "raw": text})
+    return messages
+
+
+def upload(client: Client, paths: list[Path], index: str) -> tuple[str, Any, str, Any]:
+    status, dropdown, info, documents, _ = client.predict(
+        [handle_file(str(p)) for p in paths], index, "leping", api_name="/upload"
+    )
+    return html.unescape(status), dropdown, html.unescape(info), documents
+
+
+def test_ask_returns_json_hits(client):
+    hits = client.predict(GDP_QUESTION, 5, "hybrid", api_name="/ask")
+    assert isinstance(hits, list) and len(hits) == 5
+    assert [hit["rank"] for hit in hits] == [1, 2, 3, 4, 5]
+    for hit in hits:
+        assert set(hit) == {
+            "rank",
+            "score",
+            "text",
+            "source",
+            "section",
+            "paragraph",
+            "sentence",
+            "sentence_start",
+            "sentence_end",
+        }
+        assert hit["text"][hit["sentence_start"] : hit["sentence_end"]] == hit["sentence"]
+    assert any(GDP_ANSWER in hit["text"] for hit in hits[:3])
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="ranking: hybrid search puts the 2021 target paragraph (地区生产总值增长8.3%左右) "
+    "above the 2020 result (353.26亿元); the core's ranking is being tuned",
+)
+def test_ask_lists_the_gdp_passage_first(client):
+    hits = client.predict(GDP_QUESTION, 5, "hybrid", api_name="/ask")
+    assert GDP_ANSWER in hits[0]["text"]
+    assert GDP_ANSWER in hits[0]["sentence"]
+
+
+def test_ask_takes_k_and_mode_by_name(client):
+    for mode in qa.MODES:
+        hits = client.predict(question=GDP_QUESTION, k=2, mode=mode, api_name="/ask")
+        assert len(hits) == 2
+        assert any(GDP_ANSWER in hit["text"] for hit in hits) or mode == "dense"
+
+
+def test_chat_answer_cites_and_highlights(client):
+    messages = chat(client, GDP_QUESTION)
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    assert messages[0]["text"] == GDP_QUESTION
+    answer = messages[1]
+    assert NOT_FOUND not in answer["text"]
+    assert GDP_ANSWER in answer["text"]
+    assert answer["raw"].count('class="qa-hit"') == 5
+    assert '<mark class="qa-sentence">' in answer["raw"]
+    assert "leping-2021-government-work-report.txt" in answer["text"]
+    assert "¶" in answer["text"] and "score " in answer["text"]
+    assert "一、2020年工作及“十三五”发展回顾" in answer["text"]
+
+
+@pytest.mark.parametrize("question", OFF_TOPIC)
+def test_off_topic_question_gets_not_found_and_closest_passages(client, question):
+    answer = chat(client, question)[-1]
+    assert answer["role"] == "assistant"
+    assert NOT_FOUND in answer["text"]
+    assert answer["raw"].count('class="qa-hit"') == 5
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("", "Type a question first"),
+        ("   \n ", "Type a question first"),
+        ("乐" * 100_000, "too long"),
+        ("🙂🎉👍 ？！…… ###", "no words"),
+    ],
+)
+def test_bad_chat_input_gets_a_visible_message(client, message, expected):
+    messages = chat(client, message)
+    assert messages[-1]["role"] == "assistant"
+    assert expected in messages[-1]["text"]
+    assert 'class="qa-hit"' not in messages[-1]["raw"]
+    if message.strip():
+        assert len(messages[0]["text"]) < 1000  # a huge message is shortened in the chat
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("", 5, "hybrid"), "empty"),
+        (("乐" * 100_000, 5, "hybrid"), "too long"),
+        (("🙂🙂！！", 5, "hybrid"), "no words"),
+        ((GDP_QUESTION, 0, "hybrid"), "k must be"),
+        ((GDP_QUESTION, 5, "fuzzy"), "unknown search mode"),
+    ],
+)
+def test_bad_ask_input_is_an_error_with_a_message(client, args, expected):
+    with pytest.raises(AppError, match=expected):
+        client.predict(*args, api_name="/ask")
+
+
+def test_documents_endpoint_lists_the_report(client):
+    info, table = client.predict("leping", api_name="/documents")
+    assert "leping" in info and "passages from 1 document" in info
+    assert table["data"][0][0] == "leping-2021-government-work-report.txt"
+
+
+def test_upload_then_ask_about_it(client, root, tmp_path):
+    source = tmp_path / "青石镇.md"
+    source.write_text(TOWN_DOC, encoding="utf-8")
+    bundled_before = (root / "leping" / "CURRENT").read_text()
+    status, dropdown, info, documents = upload(client, [source], "towns")
+    assert "Added 青石镇.md" in status
+    assert dropdown["value"] == "towns" and "towns" in [c[0] for c in dropdown["choices"]]
+    assert "towns" in info and "1 document" in info
+    assert documents["data"][0][0] == "青石镇.md"
+    assert (root / "towns" / "files" / "青石镇.md").read_text(encoding="utf-8") == TOWN_DOC
+    assert qa.Index.load(root / "towns").sources[0].source.endswith("files/青石镇.md")
+
+    hits = client.predict("青石镇每年几月举办桂花节？", 3, "hybrid", "towns", api_name="/ask")
+    assert "十月" in hits[0]["sentence"]
+    assert hits[0]["section"] == "青石镇简介"
+    assert Path(hits[0]["source"]).name == "青石镇.md"
+    # The bundled report's index is untouched; the chat on it still answers.
+    assert (root / "leping" / "CURRENT").read_text() == bundled_before
+    assert len(qa.Index.load(root / "leping").sources) == 1
+    assert GDP_ANSWER in chat(client, GDP_QUESTION)[-1]["text"]
+
+
+def test_upload_repeating_a_file_is_reported(client, tmp_path):
+    first = tmp_path / "notes.txt"
+    first.write_text("红山村的水库在2019年建成，库容五百万立方米。", encoding="utf-8")
+    assert "Added notes.txt" in upload(client, [first], "repeats")[0]
+    assert "already in this index, unchanged" in upload(client, [first], "repeats")[0]
+    copy = tmp_path / "copy-of-notes.txt"
+    copy.write_bytes(first.read_bytes())
+    status, _, info, documents = upload(client, [copy], "repeats")
+    assert "Skipped copy-of-notes.txt: same content as notes.txt" in status
+    assert [row[0] for row in documents["data"]] == ["notes.txt"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("binary.txt", bytes(range(256)) * 40, "binary"),
+        ("image.txt", b"\x89PNG\r\n\x1a\n" + bytes(2000), "binary"),
+        ("table.csv", b"a,b\n1,2\n", "unsupported file type .csv"),
+        ("program.exe", b"MZ\x90\x00" * 100, "unsupported file type .exe"),
+        ("empty.txt", b"", "empty (0 bytes)"),
+        ("blank.md", b"   \n\n  \n", "no text"),
+        ("broken.pdf", b"%PDF-1.4 not really a pdf", "not a readable PDF"),
+        ("broken.docx", b"PK\x03\x04 not really a docx", "broken.docx: "),
+    ],
+)
+def test_bad_upload_gets_a_visible_message(client, root, tmp_path, name, content, expected):
+    path = tmp_path / name
+    path.write_bytes(content)
+    status, _, info, _ = upload(client, [path], "bad-uploads")
+    assert expected in status
+    assert "Skipped" in status
+    assert not (root / "bad-uploads").exists()  # nothing readable: no index is created
+    assert "leping" in info  # the page stays on the current index
+
+
+def test_bad_upload_beside_a_good_one_only_skips_the_bad(client, root, tmp_path):
+    good = tmp_path / "good.txt"
+    good.write_text("蓝湖公园在城东，面积三百亩，2020年对外开放。", encoding="utf-8")
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(bytes(range(256)) * 10)
+    status, *_ = upload(client, [good, bad], "mixed")
+    assert "Added good.txt" in status and "Skipped bad.txt" in status
+    assert [s.source.rsplit("/", 1)[-1] for s in qa.Index.load(root / "mixed").sources] == [
+        "good.txt"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("index", "expected"),
+    [("leping", "read-only"), ("../evil", "not a valid index name"), ("", "name first")],
+)
+def test_upload_to_a_forbidden_index_is_refused(client, root, tmp_path, index, expected):
+    path = tmp_path / "doc.txt"
+    path.write_text("一段普通的文字，讲述一个小镇的故事。", encoding="utf-8")
+    status, *_ = upload(client, [path], index)
+    assert expected in status
+    assert not (root.parent / "evil").exists()
+    assert len(qa.Index.load(root / "leping").sources) == 1
+
+
+def test_upload_without_files_gets_a_message(client):
+    status, *_ = client.predict(None, "towns", "leping", api_name="/upload")
+    assert "choose one or more files" in html.unescape(status)
+
+
+def test_concurrent_questions_are_all_answered(url):
+    questions = ["累计核酸检测了多少人？", "什么是三讲一评？", GDP_QUESTION, OFF_TOPIC[0]] * 3
+    results: dict[int, Any] = {}
+
+    def ask(i: int, question: str) -> None:
+        caller = Client(url, verbose=False, analytics_enabled=False)
+        results[i] = caller.predict(question, 3, "hybrid", api_name="/ask")
+
+    threads = [threading.Thread(target=ask, args=item) for item in enumerate(questions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(results) == list(range(len(questions)))
+    assert all(len(hits) == 3 for hits in results.values())
