@@ -12,7 +12,10 @@ Paragraphs are separated by line breaks. A paragraph that stops without sentence
 punctuation and is followed by a paragraph that is not a heading is the victim of a page
 break (``增长`` / ``3.6%``) and is joined to it. Headings (``一、…``, ``（一）…``,
 ``【…】``, ``第…章``, markdown ``#``) are not passages: they form the section path of the
-passages under them. Paragraphs longer than ``max_chars`` are split between sentences.
+passages under them; a heading with nothing under it is a passage of its own. Paragraphs
+longer than ``max_chars`` are split between sentences. After the normalisation, every
+character of the text other than whitespace stands, in order, in exactly one passage or
+one heading.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 SECTION_SEPARATOR = " > "
+# Bumped whenever a change to this module changes the passages it makes from a text.
+CHUNKER_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -206,18 +211,19 @@ def _logical_lines(text: str) -> Iterator[str]:
 
 
 def chunk_text(text: str, source: str, settings: ChunkingSettings | None = None) -> list[Passage]:
-    """Cut a document's text into passages with section paths and sentence offsets."""
+    """Cut a document's text into passages with section paths and sentence offsets.
+
+    A heading with no passage under it (an empty section, a table of contents, a heading
+    at the end) becomes a passage of its own under its parent headings, so no text is lost.
+    """
     settings = settings or ChunkingSettings()
     passages: list[Passage] = []
     sections: list[tuple[int, str]] = []
+    covered = 0  # how many of the open headings, from the top, have a passage under them
     paragraph = 0
-    for line in _logical_lines(normalize_text(text)):
-        rank = heading_rank(line)
-        if rank is not None:
-            while sections and sections[-1][0] >= rank:
-                sections.pop()
-            sections.append((rank, _heading_text(line)))
-            continue
+
+    def add_paragraph(line: str) -> None:
+        nonlocal paragraph, covered
         paragraph += 1
         section = tuple(name for _, name in sections)
         for piece in _split_long(line, settings.max_chars):
@@ -232,6 +238,25 @@ def chunk_text(text: str, source: str, settings: ChunkingSettings | None = None)
                         sentences=tuple(split_sentences(piece)),
                     )
                 )
+        covered = len(sections)
+
+    def close_sections(rank: int) -> None:
+        nonlocal covered
+        while sections and sections[-1][0] >= rank:
+            _, name = sections.pop()
+            if covered > len(sections):
+                covered = len(sections)
+            else:
+                add_paragraph(name)
+
+    for line in _logical_lines(normalize_text(text)):
+        rank = heading_rank(line)
+        if rank is not None:
+            close_sections(rank)
+            sections.append((rank, _heading_text(line)))
+            continue
+        add_paragraph(line)
+    close_sections(0)
     return passages
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -14,6 +15,8 @@ from qa.lexical import tokenize
 
 MODES = ("hybrid", "dense", "keyword")
 MAX_QUESTION_CHARS = 2000
+# Lone surrogates (from a bad decode upstream) cannot be encoded as UTF-8 for the encoder.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 # Weight of the keyword ranking in the hybrid score (the dense ranking gets the rest);
 # chosen on the development questions and checked on CMRC 2018 (see README).
 KEYWORD_WEIGHT = 0.3
@@ -42,10 +45,13 @@ class Hit:
 
 
 def check_question(question: object) -> str:
-    """Return the stripped question, or raise QueryError saying what is wrong with it."""
+    """Return the stripped question, or raise QueryError saying what is wrong with it.
+
+    Lone surrogates are replaced by U+FFFD, as in documents (see qa.chunking).
+    """
     if not isinstance(question, str):
         raise QueryError(f"the question must be text, not {type(question).__name__}")
-    question = question.strip()
+    question = _SURROGATE.sub("\ufffd", question).strip()
     if not question:
         raise QueryError("the question is empty")
     if len(question) > MAX_QUESTION_CHARS:

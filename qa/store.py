@@ -2,14 +2,18 @@
 
 Layout of an index folder::
 
-    DIR/CURRENT            name of the live generation, replaced atomically
+    DIR/CURRENT            name of the live generation and the SHA-256 of its manifest,
+                           replaced atomically
     DIR/gen-000007/        one complete, immutable generation
         manifest.json      format version, encoder, settings, sources, file checksums
         ...                data files written by the index
     DIR/.lock              held while a save runs
 
 A save writes a new generation in a temporary folder, renames it into place and only then
-points CURRENT at it, so a crash at any moment leaves the previous generation live.
+points CURRENT at it, so a crash at any moment leaves the previous generation live. The
+checksum in CURRENT covers the manifest, whose checksums cover every other file, so any
+damaged file is named when the index is loaded. (A CURRENT holding only a name, as written
+by earlier versions, is still read; its manifest is then not checked.)
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 _GENERATION = re.compile(r"^gen-(\d{6,})$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -60,17 +65,32 @@ def is_index_folder(folder: Path) -> bool:
     return (Path(folder) / CURRENT).is_file()
 
 
+def _read_pointer(folder: Path) -> tuple[str, str | None]:
+    """Return the generation name in CURRENT and its manifest's checksum (None if absent)."""
+    pointer = folder / CURRENT
+    try:
+        parts = pointer.read_bytes().decode("utf-8").split()
+    except UnicodeDecodeError as exc:
+        raise IndexStoreError(f"{pointer} is damaged: it is not text") from exc
+    except OSError as exc:
+        raise IndexStoreError(f"cannot read {pointer}: {exc.strerror or exc}") from exc
+    name = parts[0] if parts else ""
+    checksum = parts[1] if len(parts) == 2 else None
+    if len(parts) > 2 or (checksum is not None and not _SHA256.match(checksum)):
+        raise IndexStoreError(f"{pointer} is damaged: it does not hold a name and a checksum")
+    if not _GENERATION.match(name) or not (folder / name).is_dir():
+        raise IndexStoreError(f"{pointer} is damaged: it names {name!r}, which is not there")
+    return name, checksum
+
+
 def current_generation(folder: Path) -> Path:
     """Return the live generation folder of an index, or raise IndexStoreError."""
     folder = Path(folder)
     if not folder.exists():
         raise IndexStoreError(f"no index at {folder}: the folder does not exist")
-    pointer = folder / CURRENT
-    if not pointer.is_file():
+    if not (folder / CURRENT).is_file():
         raise IndexStoreError(f"{folder} is not a qa index (no {CURRENT} file)")
-    name = pointer.read_text(encoding="utf-8").strip()
-    if not _GENERATION.match(name) or not (folder / name).is_dir():
-        raise IndexStoreError(f"{pointer} is damaged: it names {name!r}, which is not there")
+    name, _ = _read_pointer(folder)
     return folder / name
 
 
@@ -99,6 +119,9 @@ def write_generation(
         folder.mkdir(parents=True, exist_ok=True)
         with _locked(folder):
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-gen-", dir=folder))
+            pointer_tmp = folder / f".{CURRENT}.tmp"
+            target: Path | None = None
+            live = False
             try:
                 write_files(tmp)
                 files = {}
@@ -120,19 +143,31 @@ def write_generation(
                 target = folder / f"gen-{_next_generation_number(folder):06d}"
                 os.rename(tmp, target)
                 _fsync_dir(folder)
-                pointer_tmp = folder / f".{CURRENT}.tmp"
-                pointer_tmp.write_text(target.name + "\n", encoding="utf-8")
+                pointer_tmp.write_text(
+                    f"{target.name} {file_sha256(target / MANIFEST)}\n", encoding="utf-8"
+                )
                 with pointer_tmp.open("rb") as handle:
                     os.fsync(handle.fileno())
                 os.replace(pointer_tmp, folder / CURRENT)
+                live = True
                 _fsync_dir(folder)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
+                if not live:
+                    # A generation that never went live would only hold disk space (a full
+                    # disk stays full): remove it with the unused pointer.
+                    if target is not None:
+                        shutil.rmtree(target, ignore_errors=True)
+                    pointer_tmp.unlink(missing_ok=True)
                 raise
             _remove_stale(folder, keep=target.name)
             return target
     except OSError as exc:
         raise IndexStoreError(f"cannot save index to {folder}: {exc.strerror or exc}") from exc
+    except RuntimeError as exc:
+        # faiss reports a failed write (a full disk) as RuntimeError; keep its last words.
+        reason = str(exc).rsplit("failed: ", 1)[-1]
+        raise IndexStoreError(f"cannot save index to {folder}: {reason}") from exc
 
 
 def _next_generation_number(folder: Path) -> int:
@@ -153,9 +188,11 @@ def _remove_stale(folder: Path, keep: str) -> None:
 
 
 def read_manifest(generation: Path, verify: bool = True) -> dict[str, Any]:
-    """Read a generation's manifest and check every listed file's size and checksum.
+    """Read a generation's manifest and check it and every listed file's size and checksum.
 
-    Raises IndexStoreError naming the first missing, truncated or altered file.
+    The manifest is checked against the checksum in CURRENT when CURRENT names this
+    generation and holds one. Raises IndexStoreError naming the first missing, truncated or
+    altered file.
     """
     manifest_path = generation / MANIFEST
     try:
@@ -167,22 +204,37 @@ def read_manifest(generation: Path, verify: bool = True) -> dict[str, Any]:
     if not isinstance(manifest, dict) or "format_version" not in manifest:
         raise IndexStoreError(f"{manifest_path} is damaged: no format version")
     version = manifest["format_version"]
-    if version != FORMAT_VERSION:
-        newer = isinstance(version, int) and version > FORMAT_VERSION
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        # A newer qa may protect its files differently: no other check applies.
         raise IndexStoreError(
-            f"{generation.parent} has index format {version}, this qa reads format "
-            f"{FORMAT_VERSION}" + ("; upgrade qa" if newer else "; rebuild the index")
+            f"{manifest_path}: index format {version}, this qa reads format "
+            f"{FORMAT_VERSION}; upgrade qa"
         )
     if verify:
-        for name, expected in manifest.get("files", {}).items():
+        name, checksum = _read_pointer(generation.parent)
+        if name == generation.name and checksum and file_sha256(manifest_path) != checksum:
+            raise IndexStoreError(
+                f"{manifest_path} is damaged: its checksum does not match the one in "
+                f"{generation.parent / CURRENT}"
+            )
+    if version != FORMAT_VERSION:
+        raise IndexStoreError(
+            f"{manifest_path}: index format {version}, this qa reads format "
+            f"{FORMAT_VERSION}; rebuild the index"
+        )
+    if verify:
+        files: Any = manifest.get("files")
+        try:
+            listed = [(str(name), int(e["size"]), str(e["sha256"])) for name, e in files.items()]
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise IndexStoreError(f"{manifest_path} is damaged: bad file list ({exc})") from exc
+        for name, size, sha256 in listed:
             path = generation / name
             if not path.is_file():
                 raise IndexStoreError(f"{path} is missing from the index")
-            size = path.stat().st_size
-            if size != expected["size"]:
-                raise IndexStoreError(
-                    f"{path} is damaged: {size} bytes, expected {expected['size']}"
-                )
-            if file_sha256(path) != expected["sha256"]:
+            actual = path.stat().st_size
+            if actual != size:
+                raise IndexStoreError(f"{path} is damaged: {actual} bytes, expected {size}")
+            if file_sha256(path) != sha256:
                 raise IndexStoreError(f"{path} is damaged: its checksum does not match")
     return manifest
