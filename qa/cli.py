@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
 
@@ -20,6 +23,14 @@ from qa.index import CHECKPOINT_FOLDER, VECTOR_INDEX_KINDS, Index
 from qa.lexical import DEFAULT_TOKENIZER, TOKENIZERS
 from qa.search import MODES, Hit
 from qa.store import is_index_folder
+
+if TYPE_CHECKING:
+    from qa.milvus_store import MilvusIndex
+
+STORE_HELP = (
+    "a Milvus store instead of an index folder: milvus-lite:PATH.db or "
+    "milvus://HOST:PORT/COLLECTION (credentials from MILVUS_TOKEN or MILVUS_USER/MILVUS_PASSWORD)"
+)
 
 
 def _positive_int(text: str) -> int:
@@ -46,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("paths", nargs="+", metavar="PATH")
     build.add_argument("--index", type=Path, help="index folder (default: index/<name>)")
+    build.add_argument("--store", metavar="URI", help=STORE_HELP)
     build.add_argument("--model", default=DEFAULT_ENCODER, help="encoder (default: %(default)s)")
     build.add_argument("--max-chars", type=_positive_int, default=ChunkingSettings.max_chars)
     build.add_argument("--tokenizer", choices=TOKENIZERS, default=DEFAULT_TOKENIZER)
@@ -55,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer a question with cited passages")
     ask.add_argument("question")
     ask.add_argument("--index", type=Path, help="index folder (default: the bundled report)")
+    ask.add_argument("--store", metavar="URI", help=STORE_HELP)
     ask.add_argument("-k", type=_positive_int, default=5, help="passages to show (default: 5)")
     ask.add_argument("--mode", choices=MODES, default="hybrid")
     ask.add_argument("--json", action="store_true", help="print the hits as JSON")
@@ -68,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("questions", type=Path)
     evaluate.add_argument("--index", type=Path, help="index folder (default: the bundled report)")
+    evaluate.add_argument(
+        "--store", metavar="URI", help=STORE_HELP + "; SQuAD contexts are added to it"
+    )
     evaluate.add_argument("--mode", choices=MODES, default="hybrid")
     evaluate.add_argument("--model", default=DEFAULT_ENCODER, help="encoder for SQuAD input")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
@@ -84,7 +100,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open_index(folder: Path | None) -> Index:
+def _open_index(folder: Path | None, store: str | None = None) -> Index | MilvusIndex:
+    if store is not None:
+        from qa.milvus_store import MilvusIndex
+
+        if folder is not None:
+            raise QAError("give --index or --store, not both")
+        return MilvusIndex.load(store)
     if folder is None:
         return default_index(progress=sys.stderr.isatty())
     return Index.load(folder)
@@ -96,6 +118,8 @@ def _default_build_folder(paths: Sequence[str]) -> Path:
 
 
 def _build(args: argparse.Namespace) -> int:
+    if args.store is not None:
+        return _build_store(args)
     folder: Path = args.index or _default_build_folder(args.paths)
     settings = ChunkingSettings(max_chars=args.max_chars)
     # Vectors computed so far live here until the index is saved: a rerun resumes.
@@ -125,6 +149,34 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build_store(args: argparse.Namespace) -> int:
+    """``qa build --store URI``: add the files to a Milvus store (created when missing)."""
+    from qa.milvus_store import MilvusIndex
+
+    if args.index is not None:
+        raise QAError("give --index or --store, not both")
+    settings = ChunkingSettings(max_chars=args.max_chars)
+    index = MilvusIndex.create(
+        args.store, args.model, settings, args.tokenizer, args.vector_index, replace=args.rebuild
+    )
+    try:
+        report = index.add(args.paths, progress=True)
+    except KeyboardInterrupt:
+        print("qa: interrupted; run the same build again to finish it", file=sys.stderr)
+        return 130
+    if not len(index):
+        raise QAError("the documents hold no text to index")
+    for skipped in report.skipped:
+        print(f"qa: skipped {skipped.reason}", file=sys.stderr)
+    index.save()
+    print(
+        f"{args.store}: {len(index)} passages from {len(index.sources)} files "
+        f"({len(report.added)} added, {len(report.replaced)} replaced, "
+        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped)"
+    )
+    return 0
+
+
 def _format_hit(hit: Hit, color: bool) -> str:
     before = hit.text[: hit.sentence_start]
     after = hit.text[hit.sentence_end :]
@@ -138,7 +190,7 @@ def _format_hit(hit: Hit, color: bool) -> str:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    index = _open_index(args.index)
+    index = _open_index(args.index, args.store)
     hits = index.search(args.question, k=args.k, mode=args.mode)
     if args.json:
         print(json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False, indent=1))
@@ -153,12 +205,19 @@ def _ask(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     questions, documents = read_questions(args.questions)
-    if documents is not None:
+    index: Index | MilvusIndex
+    if documents is not None and args.store is not None:
+        from qa.milvus_store import MilvusIndex
+
+        # SQuAD input into a Milvus store: contexts already there are not embedded again.
+        index = MilvusIndex.create(args.store, args.model)
+        index.add_documents(documents, progress=True)
+    elif documents is not None:
         # SQuAD input: a throw-away in-memory index over its contexts.
         index = Index(load_encoder(args.model))
         index.add_documents(documents, progress=True)
     else:
-        index = _open_index(args.index)
+        index = _open_index(args.index, args.store)
     with tqdm(total=len(questions), desc="asking", unit="q", file=sys.stderr) as bar:
 
         def search(question: str) -> list[Hit]:
@@ -191,9 +250,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qa`` command; returns the exit status."""
     args = _parser().parse_args(argv)
     handlers = {"build": _build, "ask": _ask, "eval": _eval, "serve": _serve}
+    # pypdf logs how it works around damaged PDFs ("EOF marker not found") on stderr; a
+    # file it cannot read is reported by the build itself.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
-        return handlers[args.command](args)
+        status = handlers[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return status
     except QAError as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader went away (qa ask ... | head): stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as exc:
+        # The disk or the system failed (disk full, permissions): one line, no traceback.
         print(f"qa: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -120,7 +120,7 @@ def _all_vectors(index: Any) -> np.ndarray:
     return np.asarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32)
 
 
-def _contextual_text(passage: Passage) -> str:
+def contextual_text(passage: Passage) -> str:
     """A passage's text headed by its section path: what its vector and BM25 entry see.
 
     The headings carry what the paragraph leaves implicit (the year, the topic).
@@ -319,7 +319,9 @@ class Index:
         if not new_sources:
             return report
         store = EmbeddingCheckpoint(Path(checkpoint), self.encoder) if checkpoint else None
-        passage_vectors, window_rows, window_vectors = self._embed(new_passages, progress, store)
+        passage_vectors, window_rows, window_vectors = self.embed_passages(
+            new_passages, progress, store
+        )
 
         replaced = set(report.replaced)
         keep = np.array([p.source not in replaced for p in old.passages], dtype=bool)
@@ -345,19 +347,23 @@ class Index:
             paragraph_vectors=make_vector_index(paragraph_matrix, dim, self.vector_index),
             window_vectors=make_vector_index(window_matrix, dim, self.vector_index),
             windows=np.vstack([kept_windows, window_rows]).astype(np.int32),
-            keyword=KeywordIndex.build([_contextual_text(p) for p in passages], self.tokenizer),
+            keyword=KeywordIndex.build([contextual_text(p) for p in passages], self.tokenizer),
             sources=sources,
         )
         return report
 
-    def _embed(
+    def embed_passages(
         self,
         passages: list[Passage],
         progress: bool | ProgressCallback,
         checkpoint: EmbeddingCheckpoint | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Embed passages and their sentence windows in batches, with optional progress."""
-        texts = [_contextual_text(p) for p in passages]
+        """Embed passages and their sentence windows in batches, with optional progress.
+
+        Returns the passage vectors, the (passage row, first sentence, end sentence) rows of
+        the windows, and the window vectors. Texts found in ``checkpoint`` are not embedded.
+        """
+        texts = [contextual_text(p) for p in passages]
         rows: list[tuple[int, int, int]] = []
         for row, passage in enumerate(passages):
             for first, end in sentence_windows(passage, self.settings.window_sentences):
