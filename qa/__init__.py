@@ -11,6 +11,13 @@ The facade::
     qa.default_index()                          # the bundled Leping report, cached
 """
 
+import os
+
+# The encoder and FAISS run on OpenMP (libgomp). Its idle threads spin for a long time by
+# default, which on a busy machine turns a 15 ms query into seconds; a short spin keeps
+# the idle-machine latency (measured in README). Must be set before libgomp loads.
+os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+
 from qa.bundled import BUNDLED_REPORT, default_index, default_index_dir, index_root
 from qa.chunking import ChunkingSettings, Passage
 from qa.errors import DocumentError, EncoderError, IndexStoreError, QAError, QueryError

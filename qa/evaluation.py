@@ -40,7 +40,11 @@ class Question:
 def read_tsv_questions(path: Path) -> list[Question]:
     """Read ``kind<TAB>question<TAB>answer`` lines; ``#`` starts a comment line."""
     questions = []
-    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{path}: not UTF-8 text ({exc})") from exc
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         parts = line.split("\t")
@@ -53,22 +57,22 @@ def read_tsv_questions(path: Path) -> list[Question]:
 
 def read_squad(path: Path) -> tuple[list[Question], list[Document]]:
     """Read a SQuAD-format file: each context becomes a document, each question a Question."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-        articles = data["data"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise DocumentError(f"{path}: not a SQuAD-format JSON file ({exc})") from exc
     questions: list[Question] = []
     documents: list[Document] = []
-    for article in articles:
-        for number, paragraph in enumerate(article.get("paragraphs", [])):
-            context = paragraph["context"]
-            first_id = paragraph["qas"][0]["id"] if paragraph.get("qas") else str(number)
-            source = f"{article.get('title', 'context')}#{first_id}"
-            checksum = hashlib.sha256(context.encode("utf-8")).hexdigest()
-            documents.append(Document(source=source, text=context, sha256=checksum))
-            for qa in paragraph.get("qas", []):
-                questions.append(Question(kind="squad", question=qa["question"], source=source))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        for article in data["data"]:
+            for number, paragraph in enumerate(article.get("paragraphs", [])):
+                context = paragraph["context"]
+                first_id = paragraph["qas"][0]["id"] if paragraph.get("qas") else str(number)
+                source = f"{article.get('title', 'context')}#{first_id}"
+                checksum = hashlib.sha256(context.encode("utf-8")).hexdigest()
+                documents.append(Document(source=source, text=context, sha256=checksum))
+                for qa in paragraph.get("qas", []):
+                    questions.append(Question(kind="squad", question=qa["question"], source=source))
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        # ValueError covers JSON and UTF-8 decoding errors.
+        raise DocumentError(f"{path}: not a SQuAD-format JSON file ({exc!r})") from exc
     if not questions:
         raise DocumentError(f"{path}: no questions found")
     return questions, documents

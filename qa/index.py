@@ -33,7 +33,7 @@ from qa.chunking import (
     chunk_text,
     sentence_windows,
 )
-from qa.encoders import DEFAULT_ENCODER, Encoder, load_encoder
+from qa.encoders import DEFAULT_ENCODER, Encoder, checked_vectors, load_encoder
 from qa.errors import DocumentError, EncoderError, IndexStoreError
 from qa.ingest import Document, SkippedFile, collect_files, iter_documents
 from qa.lexical import DEFAULT_TOKENIZER, KeywordIndex
@@ -389,7 +389,12 @@ class Index:
                 batch = todo[start : start + ENCODE_BATCH]
                 batch_texts = [texts[i] for i in batch]
                 try:
-                    vectors[batch] = self.encoder.encode_passages(batch_texts)
+                    vectors[batch] = checked_vectors(
+                        self.encoder.encode_passages(batch_texts),
+                        len(batch),
+                        self.encoder.dim,
+                        self.encoder.name,
+                    )
                 except EncoderError:
                     raise
                 except Exception as exc:
@@ -475,7 +480,9 @@ class Index:
         return hits
 
     def _embed_query(self, question: str) -> np.ndarray:
-        vector = self.encoder.encode_queries([question])
+        vector = checked_vectors(
+            self.encoder.encode_queries([question]), 1, self.encoder.dim, self.encoder.name
+        )
         vector.setflags(write=False)
         return vector
 
@@ -539,8 +546,13 @@ class Index:
                 for passage in contents.passages:
                     record = asdict(passage)
                     handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            faiss.write_index(contents.paragraph_vectors, str(tmp / "paragraphs.faiss"))
-            faiss.write_index(contents.window_vectors, str(tmp / "windows.faiss"))
+            # faiss.write_index ignores a failed close (a full disk): write with Python.
+            (tmp / "paragraphs.faiss").write_bytes(
+                faiss.serialize_index(contents.paragraph_vectors).tobytes()
+            )
+            (tmp / "windows.faiss").write_bytes(
+                faiss.serialize_index(contents.window_vectors).tobytes()
+            )
             np.save(tmp / "windows.npy", contents.windows.astype(np.int32), allow_pickle=False)
             contents.keyword.save(tmp)
 

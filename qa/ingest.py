@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import DocumentError
+
+_log = logging.getLogger("qa")
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx")
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -46,7 +49,9 @@ def file_sha256(path: Path) -> str:
 def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Expand files and folders (recursively) into a sorted list of supported files.
 
-    Raises DocumentError when a path does not exist. Hidden files and folders are skipped.
+    Raises DocumentError when a path does not exist. Hidden files and folders are skipped,
+    and so is a symbolic link inside a folder that leads out of it (logged): a folder's
+    documents are the files in it, never files elsewhere.
     """
     found: list[Path] = []
     for raw in paths:
@@ -54,12 +59,17 @@ def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         if not path.exists():
             raise DocumentError(f"no such file or folder: {raw}")
         if path.is_dir():
+            root = path.resolve()
             for child in sorted(path.rglob("*")):
                 relative = child.relative_to(path)
                 if any(part.startswith(".") for part in relative.parts):
                     continue
-                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES:
-                    found.append(child)
+                if not (child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES):
+                    continue
+                if not child.resolve().is_relative_to(root):
+                    _log.warning("skipped %s: a link to a file outside %s", child, path)
+                    continue
+                found.append(child)
         else:
             found.append(path)
     unique: dict[str, Path] = {}
