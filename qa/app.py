@@ -1,11 +1,12 @@
 """The web chat (``qa serve``): a Gradio app that answers with cited, highlighted passages.
 
 It calls the :mod:`qa` facade only: :meth:`qa.Index.search` ranks, :meth:`qa.Index.add_documents`
-indexes uploads, :meth:`qa.Index.save` persists them. What lives here is presentation (the
-chat, the passage cards, the documents panel), the "not found" judgement, and the rules that
-keep the server safe: every piece of document text is escaped before it reaches the page,
-uploads are checked, given safe names and written one at a time, and the bundled report's
-index is never modified.
+indexes uploads, :meth:`qa.Index.save` persists them (the same methods of
+:class:`qa.milvus_store.MilvusIndex` when the app starts on a Milvus store). What lives here
+is presentation (the chat, the passage cards, the documents panel), the "not found"
+judgement, and the rules that keep the server safe: every piece of document text is
+escaped before it reaches the page, uploads are checked, given safe names and written one
+at a time, and the bundled report's index is never modified.
 
 Python callers can use the ``/ask`` endpoint through Gradio's own client::
 
@@ -37,10 +38,13 @@ from qa.encoders import DEFAULT_ENCODER, load_encoder
 from qa.errors import QAError, QueryError
 from qa.index import AddReport, Index
 from qa.ingest import SUPPORTED_SUFFIXES, Document, read_document
+from qa.milvus_store import DEFAULT_COLLECTION, MilvusIndex, parse_store_uri
 from qa.search import MODES, Hit, check_mode, check_question
 from qa.store import is_index_folder
 
 log = logging.getLogger(__name__)
+
+AnyIndex = Index | MilvusIndex
 
 DEFAULT_K = 5
 MAX_K = 20
@@ -145,7 +149,7 @@ def check_k(k: object) -> int:
     return int(k)
 
 
-def confidence(index: Index, question: str, hits: Sequence[Hit], mode: str) -> float | None:
+def confidence(index: AnyIndex, question: str, hits: Sequence[Hit], mode: str) -> float | None:
     """How well the index answers the question, on the calibrated scale (see the constants).
 
     Returns None when the index's encoder was not calibrated or the index is empty.
@@ -160,7 +164,7 @@ def confidence(index: Index, question: str, hits: Sequence[Hit], mode: str) -> f
     return round(dense_hits[0].score + CONFIDENCE_KEYWORD_WEIGHT * bonus, 6)
 
 
-def answer(index: Index, question: str, k: int = DEFAULT_K, mode: str = "hybrid") -> Answer:
+def answer(index: AnyIndex, question: str, k: int = DEFAULT_K, mode: str = "hybrid") -> Answer:
     """Search the index and judge the result; raises QueryError for a bad question, k or mode."""
     question = check_question(question)
     check_mode(mode)
@@ -194,7 +198,10 @@ def render_answer(result: Answer) -> str:
     alone; all text from documents is escaped.
     """
     if not result.hits:
-        return '<div class="qa-answer"><p class="qa-verdict">This index is empty.</p></div>'
+        return (
+            '<div class="qa-answer"><p class="qa-verdict">'
+            "No passage of this index matches the question (or the index is empty).</p></div>"
+        )
     shown = "" if result.confidence is None else f" (confidence {result.confidence:.3f})"
     if result.found:
         count = len(result.hits)
@@ -250,14 +257,29 @@ class Library:
     User indexes are folders ``<root>/<name>``, created by the first upload to that name;
     uploaded files are kept in ``<root>/<name>/files/``. The bundled report's index and an
     index opened from outside the root are read-only. Writes are serialised by one lock.
+
+    With ``store`` (a Milvus store URI) the app starts on that store instead, named after
+    its collection (a milvus-lite file's name for its default collection); uploads go into
+    the store and their files are kept in ``<root>/<name>-uploads/files/``.
     """
 
-    def __init__(self, start_dir: Path | None = None, root: Path | None = None) -> None:
+    def __init__(
+        self, start_dir: Path | None = None, root: Path | None = None, store: str | None = None
+    ) -> None:
         self.root = (root or index_root()).expanduser()
         self.bundled_dir = default_index_dir()
         self.start_dir = Path(start_dir).expanduser() if start_dir else self.bundled_dir
         self.start_name = self.start_dir.name or "index"
-        self._cache: dict[str, Index] = {}
+        self.store = store
+        if store is not None:
+            if start_dir is not None:
+                raise QAError("give --index or --store, not both")
+            location = parse_store_uri(store)
+            self.start_name = location.collection
+            if location.lite_path is not None and location.collection == DEFAULT_COLLECTION:
+                self.start_name = location.lite_path.stem or location.collection
+            self.start_dir = self.root / f"{self.start_name}-uploads"
+        self._cache: dict[str, AnyIndex] = {}
         self._cache_lock = threading.Lock()
         self._write_lock = threading.Lock()
 
@@ -278,8 +300,13 @@ class Library:
             )
         return self.root / name
 
+    def _is_store(self, name: str) -> bool:
+        return self.store is not None and name == self.start_name
+
     def read_only(self, name: str) -> bool:
         """True when uploads to ``name`` are refused (the bundled report, outside indexes)."""
+        if self._is_store(name):
+            return False
         folder = self.folder(name)
         return self._is_bundled(folder) or not self._in_root(folder)
 
@@ -292,7 +319,7 @@ class Library:
                     found.append(child.name)
         return [self.start_name] + [n for n in found if n != self.start_name]
 
-    def get(self, name: str | None) -> Index:
+    def get(self, name: str | None) -> AnyIndex:
         """Load (once) and return the index called ``name``; the start index when empty."""
         name = name or self.start_name
         with self._cache_lock:
@@ -300,7 +327,9 @@ class Library:
             if index is not None:
                 return index
             folder = self.folder(name)
-            if self._is_bundled(folder):
+            if self._is_store(name):
+                index = MilvusIndex.load(str(self.store))
+            elif self._is_bundled(folder):
                 index = default_index()
             elif is_index_folder(folder):
                 index = Index.load(folder)
@@ -374,7 +403,10 @@ class Library:
                     [doc for _, doc in accepted], progress=progress or False
                 )
                 if report.changed:
-                    index.save(folder)
+                    if isinstance(index, MilvusIndex):
+                        index.save()  # rows are in Milvus already: flush them
+                    else:
+                        index.save(folder)
                     _copy_files(accepted, report)
             except Exception:
                 with self._cache_lock:  # the in-memory index may hold unsaved passages
@@ -388,11 +420,13 @@ class Library:
         lines = _report_lines(report, counts, names) + lines
         return UploadResult(lines, report.changed)
 
-    def _writable(self, name: str, folder: Path) -> Index:
+    def _writable(self, name: str, folder: Path) -> AnyIndex:
         with self._cache_lock:
             index = self._cache.get(name)
         if index is not None:
             return index
+        if self._is_store(name):
+            return MilvusIndex.load(str(self.store))
         if is_index_folder(folder):
             return Index.load(folder)
         if folder.exists() and any(not c.name.startswith(".") for c in folder.iterdir()):
@@ -479,6 +513,8 @@ def _index_info(library: Library, name: str) -> str:
     index = library.get(name)
     sources = len(index.sources)
     note = " · read-only" if library.read_only(name) else ""
+    if isinstance(index, MilvusIndex):
+        note += " · Milvus store"
     return (
         f"**{escape(name)}**: {_passages(len(index))} from {sources} "
         f"document{'s' if sources != 1 else ''}{note}"
@@ -494,14 +530,17 @@ def _status(lines: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def build_app(index_dir: str | os.PathLike[str] | None = None) -> gr.Blocks:
-    """Build the web chat over ``index_dir`` (default: the bundled report's index).
+def build_app(
+    index_dir: str | os.PathLike[str] | None = None, store: str | None = None
+) -> gr.Blocks:
+    """Build the web chat over ``index_dir`` (default: the bundled report's index), or over
+    the Milvus store at URI ``store``.
 
     The index is loaded (or, for the bundled report, built) here, so the first question is
     fast. Launch the result with ``css=qa.app.CSS`` for the passage styling, or use
     :func:`serve`.
     """
-    library = Library(Path(index_dir) if index_dir is not None else None)
+    library = Library(Path(index_dir) if index_dir is not None else None, store=store)
     library.get(library.start_name)  # load now: fail early, answer fast
 
     def respond(
@@ -709,8 +748,12 @@ def serve(
     share: bool = False,
     auth: str | None = None,
     no_auth: bool = False,
+    store: str | None = None,
 ) -> None:
     """Serve the web chat until interrupted, printing its address.
+
+    The app starts on ``index_dir`` (default: the bundled report), or on the Milvus store
+    at URI ``store`` (see :mod:`qa.milvus_store`).
 
     It listens on 127.0.0.1 unless told otherwise; another host, or a public share link,
     needs ``auth`` ("USER:PASSWORD") or an explicit ``no_auth=True`` (logged as a warning).
@@ -726,7 +769,7 @@ def serve(
                 "(pass --no-auth to allow anyone who can reach it)"
             )
         log.warning("serving on %s with no authentication", " and ".join(exposed))
-    demo = build_app(index_dir)
+    demo = build_app(index_dir, store)
     try:
         _, local_url, share_url = demo.launch(
             server_name=host,
@@ -742,7 +785,7 @@ def serve(
         )
     except OSError as exc:
         raise QAError(f"cannot listen on {host}:{port}: {exc}") from exc
-    name = Path(index_dir).name if index_dir is not None else "the bundled report"
+    name = Path(index_dir).name if index_dir is not None else store or "the bundled report"
     print(f"qa: web chat on {name} at {local_url}", flush=True)
     if share_url:
         print(f"qa: public link {share_url}", flush=True)

@@ -90,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="open the web chat")
     serve.add_argument("--index", type=Path, help="index folder (default: the bundled report)")
+    serve.add_argument("--store", metavar="URI", help=STORE_HELP)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
     serve.add_argument("--share", choices=("never", "always"), default="never")
@@ -196,7 +197,7 @@ def _ask(args: argparse.Namespace) -> int:
         print(json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False, indent=1))
         return 0
     if not hits:
-        print("The index is empty.")
+        print("No passage matches the question (or the index is empty).")
         return 0
     color = sys.stdout.isatty()
     print("\n\n".join(_format_hit(hit, color) for hit in hits))
@@ -233,6 +234,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.index is not None and args.store is not None:
+        raise QAError("give --index or --store, not both")
     from qa.app import serve
 
     serve(
@@ -242,6 +245,7 @@ def _serve(args: argparse.Namespace) -> int:
         share=args.share == "always",
         auth=args.auth,
         no_auth=args.no_auth,
+        store=args.store,
     )
     return 0
 
