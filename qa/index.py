@@ -98,6 +98,22 @@ class _Contents:
     sources: dict[str, SourceInfo]
 
 
+@dataclass(frozen=True)
+class _WindowMatches:
+    """The sentence windows a dense search found: rows of ``_Contents.windows``, scores."""
+
+    windows: np.ndarray  # (matches, 3) int32: passage row, first sentence, end sentence
+    scores: np.ndarray  # (matches,) float32
+
+    def of(self, row: int) -> dict[tuple[int, int], float]:
+        """Score of each matched window of one passage, by (first, end) sentence."""
+        mine = self.windows[:, 0] == row
+        return {
+            (int(first), int(end)): float(score)
+            for (_, first, end), score in zip(self.windows[mine], self.scores[mine], strict=True)
+        }
+
+
 def make_vector_index(vectors: np.ndarray, dim: int, kind: str = "auto") -> Any:
     """A FAISS inner-product index over the vectors: exact (flat) or HNSW by size or choice."""
     if kind not in VECTOR_INDEX_KINDS:
@@ -447,9 +463,9 @@ class Index:
         count = len(contents.passages)
         if count == 0:
             return []
-        dense = window_scores = None
+        dense = window_matches = None
         if mode != "keyword":
-            dense, window_scores = self._dense_scores(contents, question)
+            dense, window_matches = self._dense_scores(contents, question)
         keyword = contents.keyword.scores(question) if mode != "dense" else None
         if mode == "hybrid":
             assert dense is not None and keyword is not None
@@ -462,7 +478,7 @@ class Index:
         hits = []
         for rank, row in enumerate(top, start=1):
             passage = contents.passages[row]
-            windows = (window_scores or {}).get(int(row), {})
+            windows = window_matches.of(int(row)) if window_matches is not None else {}
             start, end = answering_sentence(passage, question, windows)
             hits.append(
                 Hit(
@@ -488,8 +504,8 @@ class Index:
 
     def _dense_scores(
         self, contents: _Contents, question: str
-    ) -> tuple[np.ndarray, dict[int, dict[tuple[int, int], float]]]:
-        """Dense score of every passage.
+    ) -> tuple[np.ndarray, _WindowMatches]:
+        """Dense score of every passage, and the sentence windows that matched.
 
         A passage with sentence windows scores the mean of its own vector's score and its
         best window's score (the paragraph gives context, the window the precise match);
@@ -503,22 +519,21 @@ class Index:
         valid = paragraph_ids[0] >= 0
         scores = np.full(count, float(paragraph_scores[0][valid].min()), dtype=np.float32)
         scores[paragraph_ids[0][valid]] = paragraph_scores[0][valid]
-        per_passage: dict[int, dict[tuple[int, int], float]] = {}
+        matches = _WindowMatches(np.zeros((0, 3), dtype=np.int32), np.zeros(0, np.float32))
         total_windows = contents.window_vectors.ntotal
         if total_windows:
             window_scores, window_ids = contents.window_vectors.search(
                 query, min(total_windows, 4 * DENSE_CANDIDATES)
             )
+            found = window_ids[0] >= 0
+            matches = _WindowMatches(
+                contents.windows[window_ids[0][found]], window_scores[0][found]
+            )
             best = np.full(count, -np.inf, dtype=np.float32)
-            for score, wid in zip(window_scores[0], window_ids[0], strict=True):
-                if wid < 0:
-                    continue
-                row, first, end = contents.windows[wid]
-                per_passage.setdefault(int(row), {})[(int(first), int(end))] = float(score)
-                best[row] = max(best[row], score)
+            np.maximum.at(best, matches.windows[:, 0], matches.scores)
             has_window = np.isfinite(best)
             scores[has_window] = 0.5 * scores[has_window] + 0.5 * best[has_window]
-        return scores, per_passage
+        return scores, matches
 
     # ---- disk -----------------------------------------------------------------------
 
