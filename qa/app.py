@@ -63,7 +63,7 @@ SHOWN_QUESTION_CHARS = 500
 # asked. The confidence of an answer is instead the best raw dense score (the mean cosine of
 # passage and best sentence window) plus a small bonus for the best raw BM25 score, capped:
 #     confidence = dense + 0.006 * min(bm25, 10)
-# Measured with the default encoder on the bundled report (docs/app.md has the table):
+# Measured with the default encoder on the bundled report (README.md has the table):
 # the 59 Chinese development questions score 0.901 to 0.993, 20 off-topic questions
 # ("法国的首都是哪里？", "How do I bake bread?", ...) 0.715 to 0.887, and 12 further
 # off-topic questions, not used to choose the numbers, 0.737 to 0.876. The threshold sits

@@ -1,7 +1,8 @@
 """Re-measure the web chat's "not found" threshold on the bundled report.
 
 Prints, for each group of questions, the spread of the app's confidence (``qa.app.confidence``)
-and how many are judged found at ``CONFIDENCE_THRESHOLD``: the table in docs/app.md.
+and how many are judged found at ``CONFIDENCE_THRESHOLD``: the table in README.md
+("The not-found threshold").
 
     .venv/bin/python scripts/calibrate_not_found.py
 """
