@@ -452,8 +452,9 @@ class Index:
     ) -> list[Hit]:
         """Return the k passages that best answer the question, best first.
 
-        ``mode`` is ``hybrid`` (default: keyword and dense scores fused), ``dense`` or
-        ``keyword``. Raises QueryError for an empty, over-long or wordless question.
+        ``mode`` is ``hybrid`` (default: keyword and dense scores fused, with exact matches
+        of the numbers the question names), ``dense`` or ``keyword``. Raises QueryError for
+        an empty, over-long or wordless question.
         """
         question = check_question(question)
         check_mode(mode)
@@ -469,7 +470,8 @@ class Index:
         keyword = contents.keyword.scores(question) if mode != "dense" else None
         if mode == "hybrid":
             assert dense is not None and keyword is not None
-            scores = fuse(keyword, dense, keyword_weight)
+            numbers = contents.keyword.number_matches(question)
+            scores = fuse(keyword, dense, keyword_weight, numbers)
         else:
             chosen = dense if mode == "dense" else keyword
             assert chosen is not None

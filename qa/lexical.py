@@ -21,6 +21,8 @@ DEFAULT_TOKENIZER = "bigram"
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[0-9]+(?:\.[0-9]+)?%?|[^\W\d_]+", re.UNICODE)
+# A token that is a number: a year, an amount, a percentage (as either tokenizer cuts them).
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?%?")
 _jieba_lock = threading.Lock()
 
 
@@ -59,6 +61,11 @@ def tokenize(text: str, tokenizer: str = DEFAULT_TOKENIZER) -> list[str]:
     raise ValueError(f"unknown tokenizer {tokenizer!r}; choose one of {', '.join(TOKENIZERS)}")
 
 
+def number_tokens(text: str, tokenizer: str = DEFAULT_TOKENIZER) -> list[str]:
+    """The distinct tokens of text that are numbers (years, amounts, percentages), in order."""
+    return list(dict.fromkeys(t for t in tokenize(text, tokenizer) if _NUMBER.fullmatch(t)))
+
+
 class KeywordIndex:
     """A BM25 index over a list of texts; scores every text for a query."""
 
@@ -93,6 +100,21 @@ class KeywordIndex:
         if not tokens:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+
+    def number_matches(self, query: str) -> np.ndarray | None:
+        """Share of the query's numbers that each indexed text contains; None without any.
+
+        A text contains a token exactly when its BM25 score for that token alone is positive
+        (BM25's idf and term-frequency factors are positive for every token it holds).
+        """
+        numbers = number_tokens(query, self.tokenizer)
+        if not numbers:
+            return None
+        share = np.zeros(self.size, dtype=np.float32)
+        if self._bm25 is not None:
+            for token in numbers:
+                share += np.asarray(self._bm25.get_scores([token]), dtype=np.float32) > 0
+        return share / len(numbers)
 
     def save(self, folder: Path) -> None:
         """Write the BM25 state into ``folder`` (which must exist)."""

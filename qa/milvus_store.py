@@ -73,7 +73,7 @@ from qa.index import (
     contextual_text,
 )
 from qa.ingest import Document, SkippedFile, collect_files, iter_documents
-from qa.lexical import DEFAULT_TOKENIZER, TOKENIZERS, tokenize
+from qa.lexical import DEFAULT_TOKENIZER, TOKENIZERS, number_tokens, tokenize
 from qa.search import KEYWORD_WEIGHT, Hit, answering_sentence, check_mode, check_question, fuse
 
 PathLike = str | os.PathLike[str]
@@ -292,6 +292,8 @@ class _Candidates:
     """Per-query scores from Milvus, by passage id."""
 
     keyword: dict[int, float] = field(default_factory=dict)
+    # Share of the question's numbers each passage holds; None when it names none.
+    numbers: dict[int, float] | None = None
     paragraph: dict[int, float] = field(default_factory=dict)
     paragraph_complete: bool = True
     windows: dict[int, dict[tuple[int, int], float]] = field(default_factory=dict)
@@ -955,6 +957,7 @@ class MilvusIndex:
             found = _Candidates()
             if mode == "hybrid":
                 found.keyword = self._keyword_scores(question, DENSE_CANDIDATES)
+                found.numbers = self._number_matches(question)
             self._dense_candidates(query, found)
             ranked = _rank(found, mode, keyword_weight)
             windows = found.windows
@@ -1001,6 +1004,18 @@ class MilvusIndex:
         # milvus-lite reports BM25 as a negative distance, a server as a positive score.
         scale = 1.0 / (BM25_K1 + 1.0)
         return {int(hit["id"]): abs(float(hit["distance"])) * scale for hit in result[0]}
+
+    def _number_matches(self, question: str) -> dict[int, float] | None:
+        """Share of the question's numbers each passage holds (as the core's
+        ``KeywordIndex.number_matches``; passages found by BM25 on each number alone)."""
+        numbers = number_tokens(question, self.tokenizer)
+        if not numbers:
+            return None
+        share: dict[int, float] = {}
+        for token in numbers:
+            for pid in self._keyword_scores(token, DENSE_CANDIDATES):
+                share[pid] = share.get(pid, 0.0) + 1.0 / len(numbers)
+        return share
 
     def _vector_params(self, limit: int) -> dict[str, Any]:
         params: dict[str, Any] = {"metric_type": "IP"}
@@ -1195,9 +1210,14 @@ def _rank(found: _Candidates, mode: str, keyword_weight: float) -> list[tuple[in
         scores = dense
     else:
         keyword = np.array([found.keyword.get(pid, 0.0) for pid in ids], dtype=np.float64)
+        numbers = None
+        if found.numbers is not None:
+            numbers = np.array([found.numbers.get(pid, 0.0) for pid in ids], dtype=np.float64)
         if not found.paragraph_complete:
             keyword = np.append(keyword, 0.0)
             dense = np.append(dense, floor)
-        scores = fuse(keyword, dense, keyword_weight)[: len(ids)]
+            if numbers is not None:
+                numbers = np.append(numbers, 0.0)
+        scores = fuse(keyword, dense, keyword_weight, numbers)[: len(ids)]
     order = np.argsort(-scores, kind="stable")
     return [(ids[n], float(scores[n])) for n in order]

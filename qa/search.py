@@ -20,6 +20,12 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # Weight of the keyword ranking in the hybrid score (the dense ranking gets the rest);
 # chosen on the development questions and checked on CMRC 2018 (see README).
 KEYWORD_WEIGHT = 0.3
+# Share of the hybrid score that goes to exact matches of the numbers a question names
+# (years, amounts, percentages), when it names any. The dense encoder hardly tells "2020"
+# from "2021", and within BM25 a number is one token among many, so "2020年地区生产总值"
+# found the 2021 targets first. Any value from 0.15 to 0.3 gave the same rankings on the
+# 62 development questions and the 3,219 of CMRC 2018.
+NUMBER_WEIGHT = 0.2
 
 
 @dataclass(frozen=True)
@@ -82,10 +88,21 @@ def min_max(scores: np.ndarray) -> np.ndarray:
 
 
 def fuse(
-    keyword: np.ndarray, dense: np.ndarray, keyword_weight: float = KEYWORD_WEIGHT
+    keyword: np.ndarray,
+    dense: np.ndarray,
+    keyword_weight: float = KEYWORD_WEIGHT,
+    numbers: np.ndarray | None = None,
+    number_weight: float = NUMBER_WEIGHT,
 ) -> np.ndarray:
-    """Convex combination of per-query min-max normalised keyword and dense scores."""
-    return keyword_weight * min_max(keyword) + (1.0 - keyword_weight) * min_max(dense)
+    """Convex combination of per-query min-max normalised keyword and dense scores.
+
+    ``numbers``, when the question names numbers, is the share of them each passage
+    contains (0 to 1); it then takes ``number_weight`` of the score, the other two the rest.
+    """
+    fused = keyword_weight * min_max(keyword) + (1.0 - keyword_weight) * min_max(dense)
+    if numbers is None:
+        return fused
+    return (1.0 - number_weight) * fused + number_weight * numbers
 
 
 def answering_sentence(

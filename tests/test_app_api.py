@@ -209,11 +209,6 @@ def test_ask_returns_json_hits(client):
     assert any(GDP_ANSWER in hit["text"] for hit in hits[:3])
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="ranking: hybrid search puts the 2021 target paragraph (地区生产总值增长8.3%左右) "
-    "above the 2020 result (353.26亿元); the core's ranking is being tuned",
-)
 def test_ask_lists_the_gdp_passage_first(client):
     hits = client.predict(GDP_QUESTION, 5, "hybrid", api_name="/ask")
     assert GDP_ANSWER in hits[0]["text"]

@@ -38,3 +38,24 @@ def test_hybrid_beats_each_ranking_alone(report_index):
         for mode in ("hybrid", "dense", "keyword")
     }
     assert mrr["hybrid"] > max(mrr["dense"], mrr["keyword"]), mrr
+
+
+def test_a_question_naming_a_year_finds_that_years_figure_first(report_index):
+    # The dense encoder hardly tells 2020 from 2021: without the number-match term, the 2021
+    # targets paragraph (地区生产总值增长8.3%左右) came before the 2020 result.
+    hits = report_index.search("2020年乐平市的地区生产总值是多少？", k=3)
+    assert "353.26亿元" in hits[0].text
+    assert "353.26亿元" in hits[0].sentence
+
+
+@pytest.mark.parametrize("tokenizer", ["bigram", "jieba"])
+def test_number_matches_is_the_share_of_the_questions_numbers_each_text_holds(tokenizer):
+    from qa.lexical import KeywordIndex
+
+    index = KeywordIndex.build(
+        ["2020年生产总值353.26亿元", "2021年增长8.3%左右", "没有数字的段落"], tokenizer
+    )
+    shares = index.number_matches("2020年和2021年各增长8.3%吗？")
+    assert shares is not None
+    assert shares.tolist() == pytest.approx([1 / 3, 2 / 3, 0.0])
+    assert index.number_matches("生产总值是多少？") is None
