@@ -16,13 +16,18 @@ passages under them; a heading with nothing under it is a passage of its own. Pa
 longer than ``max_chars`` are split between sentences. After the normalisation, every
 character of the text other than whitespace stands, in order, in exactly one passage or
 one heading.
+
+The chunker streams: :func:`iter_passages` takes the text as consecutive pieces (a file's
+decoded blocks, its lines, or the whole text) and yields passages as it goes, holding only
+the current line, the paragraph being assembled and the open headings, so its memory does
+not grow with the length of the text. :func:`chunk_text` is the same chunker on a string.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 SECTION_SEPARATOR = " > "
@@ -187,10 +192,33 @@ def _split_long(text: str, max_chars: int) -> list[str]:
     return pieces
 
 
-def _logical_lines(text: str) -> Iterator[str]:
+def _normalized_lines(pieces: Iterable[str]) -> Iterator[str]:
+    """Yield the lines of the text the pieces make up, each normalised.
+
+    Every rule of :func:`normalize_text` stays within a line (none matches a line break,
+    and a line break is never removed), so normalising each run of whole lines gives the
+    lines of the normalised text. A ``\\r\\n`` cut between two pieces gives an extra
+    empty line, which the chunker skips like any other.
+    """
+    partial: list[str] = []  # the start of a line that goes on in the next piece
+    for piece in pieces:
+        cut = max(piece.rfind("\n"), piece.rfind("\r")) + 1
+        if not cut:
+            if piece:
+                partial.append(piece)
+            continue
+        partial.append(piece if cut == len(piece) else piece[:cut])
+        block = normalize_text("".join(partial))
+        partial = [piece[cut:]] if cut < len(piece) else []
+        yield from block.split("\n")
+    if partial:
+        yield from normalize_text("".join(partial)).split("\n")
+
+
+def _logical_lines(lines: Iterable[str]) -> Iterator[str]:
     """Yield stripped non-empty lines, joining the lines that a page break cut apart."""
     pending = ""
-    for raw in text.split("\n"):
+    for raw in lines:
         line = raw.strip()
         if not line:
             continue
@@ -210,22 +238,27 @@ def _logical_lines(text: str) -> Iterator[str]:
         yield pending
 
 
-def chunk_text(text: str, source: str, settings: ChunkingSettings | None = None) -> list[Passage]:
-    """Cut a document's text into passages with section paths and sentence offsets.
+def iter_passages(
+    pieces: Iterable[str], source: str, settings: ChunkingSettings | None = None
+) -> Iterator[Passage]:
+    """Cut a text, given as consecutive pieces, into passages, yielding them as they come.
 
+    The pieces are any cut of the text (``"".join(pieces)`` is the text): a file's decoded
+    blocks, its lines, or the whole text as one piece. Working memory is one piece, one
+    line and one paragraph (the paragraph being assembled), whatever the length of the text.
     A heading with no passage under it (an empty section, a table of contents, a heading
     at the end) becomes a passage of its own under its parent headings, so no text is lost.
     """
     settings = settings or ChunkingSettings()
-    passages: list[Passage] = []
     sections: list[tuple[int, str]] = []
     covered = 0  # how many of the open headings, from the top, have a passage under them
     paragraph = 0
 
-    def add_paragraph(line: str) -> None:
+    def paragraph_passages(line: str) -> list[Passage]:
         nonlocal paragraph, covered
         paragraph += 1
         section = tuple(name for _, name in sections)
+        passages: list[Passage] = []
         for piece in _split_long(line, settings.max_chars):
             piece = piece.strip()
             if piece:
@@ -239,25 +272,35 @@ def chunk_text(text: str, source: str, settings: ChunkingSettings | None = None)
                     )
                 )
         covered = len(sections)
+        return passages
 
-    def close_sections(rank: int) -> None:
+    def close_sections(rank: int) -> list[Passage]:
         nonlocal covered
+        passages: list[Passage] = []
         while sections and sections[-1][0] >= rank:
             _, name = sections.pop()
             if covered > len(sections):
                 covered = len(sections)
             else:
-                add_paragraph(name)
+                passages.extend(paragraph_passages(name))
+        return passages
 
-    for line in _logical_lines(normalize_text(text)):
+    for line in _logical_lines(_normalized_lines(pieces)):
         rank = heading_rank(line)
         if rank is not None:
-            close_sections(rank)
+            yield from close_sections(rank)
             sections.append((rank, _heading_text(line)))
             continue
-        add_paragraph(line)
-    close_sections(0)
-    return passages
+        yield from paragraph_passages(line)
+    yield from close_sections(0)
+
+
+def chunk_text(text: str, source: str, settings: ChunkingSettings | None = None) -> list[Passage]:
+    """Cut a document's text into passages with section paths and sentence offsets.
+
+    The same chunker as :func:`iter_passages`, on a text held whole, every passage at once.
+    """
+    return list(iter_passages((text,), source, settings))
 
 
 def sentence_windows(passage: Passage, size: int) -> list[tuple[int, int]]:

@@ -30,7 +30,7 @@ from qa.chunking import (
     CHUNKER_VERSION,
     ChunkingSettings,
     Passage,
-    chunk_text,
+    iter_passages,
     sentence_windows,
 )
 from qa.encoders import DEFAULT_ENCODER, Encoder, checked_vectors, load_encoder
@@ -279,9 +279,11 @@ class Index:
     ) -> AddReport:
         """Add files or folders; unchanged files are skipped, changed files replaced.
 
-        Files are read and chunked one at a time (their raw text is not kept). Nothing is
-        re-embedded for passages already in the index. The in-memory index only changes
-        once every new passage is embedded, so a failure changes nothing; call
+        Files are read and chunked one at a time (their raw text is not kept; a .txt or .md
+        file streams through the chunker, never held whole). A file that changes between
+        being read and being chunked is skipped, as the report says. Nothing is re-embedded
+        for passages already in the index. The in-memory index only changes once every new
+        passage is embedded, so a failure changes nothing; call
         :meth:`save` to persist the result. With ``checkpoint`` (a folder), vectors are
         also written there as they are computed, so an interrupted run resumes where it
         stopped. Raises DocumentError when a path is missing or nothing is readable.
@@ -324,9 +326,13 @@ class Index:
                     SkippedFile(document.source, f"same content as {by_checksum[document.sha256]}")
                 )
             else:
+                try:  # a .txt or .md file streams from disk: only its passages are kept
+                    chunks = list(iter_passages(document.pieces(), document.source, self.settings))
+                except DocumentError as exc:  # it changed or went away since it was read
+                    report.skipped.append(SkippedFile(document.source, str(exc)))
+                    continue
                 (report.replaced if known is not None else report.added).append(document.source)
                 by_checksum[document.sha256] = document.source
-                chunks = chunk_text(document.text, document.source, self.settings)
                 new_passages.extend(chunks)
                 new_sources[document.source] = SourceInfo(
                     document.source, document.sha256, len(chunks)

@@ -1,13 +1,22 @@
-"""Reading documents: .txt, .md, .pdf and .docx files, a file or a folder at a time."""
+"""Reading documents: .txt, .md, .pdf and .docx files, a file or a folder at a time.
+
+A .txt or .md file is not held in memory: :func:`read_document` reads it once in blocks
+(its checksum, its encoding, whether it is text at all) and :meth:`Document.pieces` decodes
+it again block by block for the chunker, so reading and chunking a file of any size takes
+a few MB (and its longest paragraph). PDF and .docx files are read whole by their libraries.
+"""
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import itertools
 import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from qa.errors import DocumentError
 
@@ -18,15 +27,77 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 
 # Tried in order; GB18030 is a superset of GBK and GB2312, common for Chinese text files.
 _TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+# How much of a text file is looked at for NUL bytes, and of its text for control characters.
+_SNIFF_BYTES = 65536
+_SNIFF_CHARS = 20000
+# Text files are read and decoded in blocks of this size.
+_BLOCK_BYTES = 1 << 20
 
 
-@dataclass(frozen=True)
 class Document:
-    """The text of one source file, with the checksum of its bytes."""
+    """The text of one source file, with the checksum of its bytes.
 
-    source: str
-    text: str
-    sha256: str
+    Either the text itself, or (for a .txt or .md file, see :func:`read_document`) the file
+    and its encoding: then :meth:`pieces` decodes it block by block, and :attr:`text` reads
+    it whole only when asked.
+    """
+
+    __slots__ = ("_encoding", "_path", "_text", "sha256", "source")
+
+    def __init__(self, source: str, text: str, sha256: str) -> None:
+        self.source = source
+        self.sha256 = sha256
+        self._text: str | None = text
+        self._path: Path | None = None
+        self._encoding = ""
+
+    @classmethod
+    def streamed(cls, source: str, path: Path, encoding: str, sha256: str) -> Document:
+        """A document whose text is decoded from ``path`` each time it is used."""
+        document = cls(source, "", sha256)
+        document._text, document._path, document._encoding = None, path, encoding
+        return document
+
+    def pieces(self) -> Iterator[str]:
+        """Yield the text in consecutive pieces (of about a MB for a file being streamed).
+
+        Raises DocumentError when the file can no longer be read, or no longer has the
+        checksum it had when it was read: it changed in between.
+        """
+        if self._text is not None:
+            yield self._text
+            return
+        path = self._path
+        assert path is not None
+        digest = hashlib.sha256()
+        try:
+            yield from _decoded(_blocks(path, digest), self._encoding)
+        except OSError as exc:
+            raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        except UnicodeDecodeError as exc:
+            raise DocumentError(f"{path}: changed while being read") from exc
+        if digest.hexdigest() != self.sha256:
+            raise DocumentError(f"{path}: changed while being read")
+
+    @property
+    def text(self) -> str:
+        """The whole text (read from the file, for a document that streams: see pieces)."""
+        return self._text if self._text is not None else "".join(self.pieces())
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.source, self.sha256, self._text, self._path, self._encoding)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Document):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((self.source, self.sha256))
+
+    def __repr__(self) -> str:
+        held = f"{len(self._text)} chars" if self._text is not None else f"path={str(self._path)!r}"
+        return f"Document(source={self.source!r}, sha256={self.sha256!r}, {held})"
 
 
 @dataclass(frozen=True)
@@ -37,12 +108,47 @@ class SkippedFile:
     reason: str
 
 
+def _read_blocks(handle: BinaryIO, digest: hashlib._Hash | None = None) -> Iterator[bytes]:
+    """Yield the rest of an open file in blocks, adding them to ``digest`` on the way."""
+    while block := handle.read(_BLOCK_BYTES):
+        if digest is not None:
+            digest.update(block)
+        yield block
+
+
+def _blocks(path: Path, digest: hashlib._Hash | None = None) -> Iterator[bytes]:
+    """Yield a file's bytes in blocks, adding them to ``digest`` on the way."""
+    with path.open("rb") as handle:
+        yield from _read_blocks(handle, digest)
+
+
+def _decoded(blocks: Iterable[bytes], encoding: str) -> Iterator[str]:
+    """Decode blocks of bytes incrementally, as ``data.decode(encoding)`` would decode them.
+
+    Strict: raises UnicodeDecodeError. Python's incremental ``utf-8-sig`` decoder silently
+    drops a file's last bytes when they are the start of a BOM (``b"\\xef\\xbb"``), where
+    decoding at once raises; so the BOM is taken off here, after decoding UTF-8.
+    """
+    bom = encoding == "utf-8-sig"
+    decoder = codecs.getincrementaldecoder("utf-8" if bom else encoding)()
+    for block in blocks:
+        piece = decoder.decode(block)
+        if bom and piece:
+            piece, bom = piece.removeprefix("\ufeff"), False
+        if piece:
+            yield piece
+    piece = decoder.decode(b"", final=True)
+    if bom and piece:
+        piece = piece.removeprefix("\ufeff")
+    if piece:
+        yield piece
+
+
 def file_sha256(path: Path) -> str:
     """Return the hex SHA-256 of a file's bytes, read in blocks."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for _ in _blocks(path, digest):
+        pass
     return digest.hexdigest()
 
 
@@ -80,7 +186,7 @@ def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 def decode_text(data: bytes, name: str = "text") -> str:
     """Decode text bytes as UTF-8 (with or without BOM) or GB18030, rejecting binary data."""
-    if b"\x00" in data[:65536]:
+    if b"\x00" in data[:_SNIFF_BYTES]:
         raise DocumentError(f"{name}: looks like a binary file, not text")
     for encoding in _TEXT_ENCODINGS:
         try:
@@ -93,8 +199,57 @@ def decode_text(data: bytes, name: str = "text") -> str:
     raise DocumentError(f"{name}: not UTF-8 or GB18030 text")
 
 
+def _scan_text(blocks: Iterable[bytes], encoding: str) -> tuple[str, bool] | None:
+    """Decode to the end: the first characters and whether any is not whitespace.
+
+    None when the bytes are not in that encoding.
+    """
+    head: list[str] = []
+    held = 0
+    has_text = False
+    try:
+        for piece in _decoded(blocks, encoding):
+            if held < _SNIFF_CHARS:
+                head.append(piece[: _SNIFF_CHARS - held])
+                held += len(head[-1])
+            has_text = has_text or not piece.isspace()
+    except UnicodeDecodeError:
+        return None
+    return "".join(head), has_text
+
+
+def _read_text_file(path: Path) -> Document:
+    """Check a .txt/.md file as :func:`decode_text` would, in blocks; return it streamed.
+
+    The whole file is decoded (and thrown away) to choose the encoding exactly as decoding
+    it at once would: a file that is UTF-8 but for one byte near its end is GB18030.
+    """
+    first, *others = _TEXT_ENCODINGS
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        start = handle.read(_SNIFF_BYTES)
+        if b"\x00" in start:
+            raise DocumentError(f"{path}: looks like a binary file, not text")
+        digest.update(start)
+        blocks = itertools.chain((start,), _read_blocks(handle, digest))
+        encoding, scanned = first, _scan_text(blocks, first)
+        for _ in blocks:  # the rest of the file after a decoding error, for the checksum
+            pass
+    for other in others:
+        if scanned is None:
+            encoding, scanned = other, _scan_text(_blocks(path), other)
+    if scanned is None:
+        raise DocumentError(f"{path}: not UTF-8 or GB18030 text")
+    head, has_text = scanned
+    if _looks_binary(head):
+        raise DocumentError(f"{path}: looks like a binary file, not text")
+    if not has_text:
+        raise DocumentError(f"{path}: no text found")
+    return Document.streamed(str(path.resolve()), path, encoding, digest.hexdigest())
+
+
 def _looks_binary(text: str) -> bool:
-    sample = text[:20000]
+    sample = text[:_SNIFF_CHARS]
     if not sample:
         return False
     controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\n\r\f\v")
@@ -137,7 +292,11 @@ def _read_docx(path: Path) -> str:
 
 
 def read_document(path: str | os.PathLike[str]) -> Document:
-    """Read one supported file into a Document; raise DocumentError naming the file if not."""
+    """Read one supported file into a Document; raise DocumentError naming the file if not.
+
+    A .txt or .md file is checked here but not kept: its Document decodes it again, in
+    blocks, when its text is used (see :meth:`Document.pieces`).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -149,12 +308,9 @@ def read_document(path: str | os.PathLike[str]) -> Document:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise DocumentError(f"{path}: file too large ({size} bytes)")
-        if suffix == ".pdf":
-            text = _read_pdf(path)
-        elif suffix == ".docx":
-            text = _read_docx(path)
-        else:
-            text = decode_text(path.read_bytes(), str(path))
+        if suffix not in (".pdf", ".docx"):
+            return _read_text_file(path)
+        text = _read_pdf(path) if suffix == ".pdf" else _read_docx(path)
         checksum = file_sha256(path)
     except OSError as exc:
         raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from exc

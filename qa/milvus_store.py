@@ -60,7 +60,13 @@ from urllib.parse import urlsplit
 import numpy as np
 from tqdm.auto import tqdm
 
-from qa.chunking import CHUNKER_VERSION, ChunkingSettings, Passage, chunk_text, sentence_windows
+from qa.chunking import (
+    CHUNKER_VERSION,
+    ChunkingSettings,
+    Passage,
+    iter_passages,
+    sentence_windows,
+)
 from qa.encoders import DEFAULT_ENCODER, Encoder, load_encoder
 from qa.errors import DocumentError, IndexStoreError, QAError
 from qa.index import (
@@ -633,9 +639,15 @@ class MilvusIndex:
                     SkippedFile(document.source, f"same content as {by_checksum[document.sha256]}")
                 )
             else:
+                try:  # a .txt or .md file streams from disk: only its passages are kept
+                    passages = list(
+                        iter_passages(document.pieces(), document.source, self.settings)
+                    )
+                except DocumentError as exc:  # it changed or went away since it was read
+                    report.skipped.append(SkippedFile(document.source, str(exc)))
+                    continue
                 (report.replaced if info is not None else report.added).append(document.source)
                 by_checksum[document.sha256] = document.source
-                passages = chunk_text(document.text, document.source, self.settings)
                 todo.append((document.source, document.sha256, passages))
         report.skipped[:0] = skipped
         if todo:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+
 import pytest
 
 import qa
-from qa.chunking import ChunkingSettings, chunk_text, normalize_text, split_sentences
+from qa.chunking import (
+    ChunkingSettings,
+    chunk_text,
+    iter_passages,
+    normalize_text,
+    split_sentences,
+)
 
 REPORT = qa.BUNDLED_REPORT.read_text(encoding="utf-8")
 
@@ -103,3 +112,36 @@ def test_markdown_headings_and_english_sentences():
 def test_split_sentences_handles_text_without_punctuation():
     assert split_sentences("没有标点的一行") == [(0, 7)]
     assert split_sentences("") == []
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        pytest.param(lambda text: text.splitlines(keepends=True), id="lines"),
+        pytest.param(
+            lambda text: [text[i : i + 997] for i in range(0, len(text), 997)], id="blocks"
+        ),
+        pytest.param(list, id="characters"),
+    ],
+)
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_the_report_in_pieces_gives_the_same_passages(passages, cut, newline):
+    text = REPORT.replace("\n", newline)
+    # Every character its own piece cuts each "\r\n" in two.
+    assert list(iter_passages(cut(text), "leping")) == passages
+
+
+def test_passages_come_before_the_text_ends():
+    """The chunker streams: an endless text still yields its first passages."""
+
+    def endless() -> Iterator[str]:
+        for copy in itertools.count():
+            yield f"第{copy}部分\n"
+            yield from REPORT.splitlines(keepends=True)
+            yield "\n"
+
+    first = list(
+        itertools.islice(iter_passages(endless(), "endless"), 2 * len(chunk_text(REPORT, "x")))
+    )
+    assert first[0].section == ("第0部分",) and first[0].text == "政府工作报告"
+    assert first[len(first) // 2].section == ("第1部分",)

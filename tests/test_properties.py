@@ -20,6 +20,7 @@ import math
 import re
 from collections import Counter
 from pathlib import Path
+from unittest import mock
 
 import docx
 import pytest
@@ -27,15 +28,17 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import qa
+from qa import ingest
 from qa.chunking import (
     ChunkingSettings,
     Passage,
     chunk_text,
+    iter_passages,
     normalize_text,
     sentence_windows,
 )
 from qa.encoders import DEFAULT_ENCODER, load_encoder
-from qa.ingest import Document, read_document
+from qa.ingest import Document, decode_text, read_document
 from tests.test_ingest import write_pdf
 
 # The "#" marks of a markdown heading line (up to six, then whitespace): documented as
@@ -242,6 +245,24 @@ def test_sentence_offsets_cover_each_passage_in_order(text, chunking, reliabilit
             assert 0 <= first < end <= len(spans) and end - first == size
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=DOCUMENTS,
+    chunking=CHUNK_SETTINGS,
+    cuts=st.lists(st.integers(min_value=0), max_size=30),
+)
+@example(text="a\r\nb", chunking=ChunkingSettings(), cuts=[2])
+@example(text="增长\r\n3.6%。\r\n一、标题", chunking=ChunkingSettings(), cuts=[3, 4, 5])
+def test_the_text_in_any_pieces_gives_the_same_passages(
+    text, chunking, cuts, reliability: Counter[str]
+):
+    """The streaming chunker does not depend on where the text is cut into pieces."""
+    reliability["chunker inputs cut into pieces"] += 1
+    points = sorted({cut % (len(text) + 1) for cut in cuts})
+    pieces = [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
+    assert list(iter_passages(pieces, "doc.txt", chunking)) == chunk_text(text, "doc.txt", chunking)
+
+
 TINY_CORPUS = {
     "gdp.txt": "一、经济\n\n全年地区生产总值完成353.26亿元，增长3.6%。财政总收入完成47.26亿元。\n",
     "guide.md": "# Guide\n\nInstall it first. Then run the tool. It answers questions.\n",
@@ -388,3 +409,52 @@ def test_random_bytes_read_or_raise_document_error(
     except qa.DocumentError:
         return
     chunk_text(document.text, document.source)
+
+
+ENCODED_FILES = st.one_of(
+    st.binary(max_size=3000),
+    st.builds(
+        lambda text, encoding: text.encode(encoding, "replace"),
+        DOCUMENTS,
+        st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]),
+    ),
+)
+
+
+def read_whole(path: Path, data: bytes) -> tuple:
+    """What reading the file at once gives: decode_text's verdict, its text and checksum."""
+    try:
+        text = decode_text(data, str(path))
+    except qa.DocumentError as exc:
+        return ("refused", str(exc))
+    if not text.strip():
+        return ("refused", f"{path}: no text found")
+    return ("read", str(path.resolve()), hashlib.sha256(data).hexdigest(), text)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=ENCODED_FILES,
+    block=st.sampled_from([1, 2, 3, 5, 64, 1 << 20]),
+    suffix=st.sampled_from([".txt", ".md"]),
+)
+@example(data=("乐" * 40).encode() + "平".encode("gb18030"), block=7, suffix=".txt")
+@example(data=b"\xef\xbb\xbf" + "标题\r\n正文。".encode(), block=1, suffix=".md")
+@example(data=b"\xef\xbb", block=1, suffix=".txt")
+def test_a_text_file_streamed_in_blocks_reads_as_when_read_whole(
+    tmp_path_factory, data, block, suffix, reliability: Counter[str]
+):
+    """Same verdict, checksum, text and passages as decoding the whole file at once."""
+    path = Path(tmp_path_factory.getbasetemp()) / f"streamed{suffix}"
+    path.write_bytes(data)
+    reliability["text files streamed and compared with reading them whole"] += 1
+    expected = read_whole(path, data)
+    with mock.patch.object(ingest, "_BLOCK_BYTES", block):
+        try:
+            document = read_document(path)
+        except qa.DocumentError as exc:
+            assert expected == ("refused", str(exc))
+            return
+        streamed = list(iter_passages(document.pieces(), document.source))
+        assert expected == ("read", document.source, document.sha256, document.text)
+    assert streamed == chunk_text(expected[3], document.source)
