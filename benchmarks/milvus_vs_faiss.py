@@ -5,19 +5,25 @@
     python benchmarks/milvus_vs_faiss.py --cmrc --cmrc-contexts 300 --json out.json
 
 Both stores hold the same vectors: the FAISS index is the cached one (``qa.default_index()``
-for the report; for CMRC it is embedded once, ~15 min for all contexts here, and kept in
-``<index root>/cmrc2018-dev-bench`` for later runs) and the Milvus store is filled from it
-with :meth:`qa.milvus_store.MilvusIndex.copy_from`, so nothing is embedded twice. Build
-figures are therefore the store's own work: FAISS makes its vector and BM25 indexes and
-saves the folder; Milvus inserts the rows (computing BM25 itself) and flushes.
+for the report; for CMRC the index of ``benchmarks/cmrc_sweep.py``, ``<index root>/
+cmrc2018-dev[-N]``, built by whichever script runs first, ~15-40 min for all contexts here,
+and loaded in seconds afterwards) and the Milvus store is filled from it with
+:meth:`qa.milvus_store.MilvusIndex.copy_from`, so nothing is embedded twice. Build figures
+are therefore the store's own work: FAISS makes its vector and BM25 indexes and saves the
+folder; Milvus inserts the rows (computing BM25 itself) and flushes.
 
 Query figures: every question is asked once per mode and store (R@1/3/5/10, MRR@10, as
-``qa eval``; the first 1000 CMRC questions unless told otherwise), then latency is the
-median and p95 over further rounds of the first 100. Questions are embedded
-once and cached, so latency is the store's work, not the encoder's (the same for both).
-Milvus variants: tokenizer ``bigram`` (the default, the core's tokens) and ``jieba``
-(Milvus's own analyzer); hybrid fusion ``qa`` (default, :func:`qa.search.fuse`) and
-``milvus`` (Milvus's ``hybrid_search`` with its weighted ranker).
+``qa eval``; the first 1000 CMRC questions unless told otherwise, ``--cmrc-questions 0``
+for all), then latency is the median and p95 over further rounds of the first 100.
+Questions are embedded once and cached (for CMRC in ``cmrc2018-dev[-N].queries.npz``
+beside the index, shared with cmrc_sweep.py), so latency is the store's work, not the
+encoder's (the same for both). Milvus variants: tokenizer ``bigram`` (the default, the
+core's tokens) and ``jieba`` (Milvus's own analyzer); hybrid fusion ``qa`` (default,
+:func:`qa.search.fuse`) and ``milvus`` (Milvus's ``hybrid_search`` with its weighted
+ranker). Fusion changes only hybrid mode and dense mode reads no tokens, so dense is
+measured on the first Milvus store only and the ``milvus`` fusion in hybrid mode only:
+Milvus queries are slow on milvus-lite (a hybrid CMRC question took about 0.5 s here, and
+``--cmrc`` with 1000 questions 37 minutes).
 """
 
 from __future__ import annotations
@@ -35,8 +41,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from cmrc_sweep import build_or_load, default_folder, load_cmrc, query_cache_file  # noqa: E402
 from common import (  # noqa: E402
-    CMRC_DEV,
     DEV_QUESTIONS,
     CachingEncoder,
     format_table,
@@ -45,8 +51,7 @@ from common import (  # noqa: E402
 )
 
 import qa  # noqa: E402
-from qa.encoders import DEFAULT_ENCODER, load_encoder  # noqa: E402
-from qa.evaluation import Question, read_squad, read_tsv_questions, score  # noqa: E402
+from qa.evaluation import Question, read_tsv_questions, score  # noqa: E402
 from qa.index import contextual_text, make_vector_index  # noqa: E402
 from qa.lexical import KeywordIndex  # noqa: E402
 from qa.milvus_store import MilvusIndex  # noqa: E402
@@ -76,37 +81,41 @@ def faiss_store_work(index: qa.Index, folder: Path) -> float:
     return time.perf_counter() - start
 
 
-def cmrc_faiss_index(contexts: int | None) -> tuple[qa.Index, list[Question]]:
-    """The CMRC dev contexts' FAISS index (embedded once, then cached) and its questions."""
-    questions, documents = read_squad(CMRC_DEV)
-    if contexts is not None:
-        documents = documents[:contexts]
-    kept = {d.source for d in documents}
-    questions = [q for q in questions if q.source in kept]
-    suffix = f"-{contexts}" if contexts is not None else ""
-    folder = qa.index_root() / f"cmrc2018-dev-bench{suffix}"
-    try:
-        index = qa.Index.load(folder)
-    except qa.IndexStoreError:
-        print(f"embedding {len(documents)} CMRC contexts (cached in {folder}) ...", flush=True)
-        index = qa.Index(load_encoder(DEFAULT_ENCODER))
-        start = time.perf_counter()
-        index.add_documents(documents, progress=True)
-        print(f"embedded in {time.perf_counter() - start:.0f} s", flush=True)
-        index.save(folder)
-    return index, questions
+def cmrc_faiss_index(contexts: int | None) -> tuple[qa.Index, list[Question], Path]:
+    """The CMRC dev contexts' FAISS index, its questions and its folder.
+
+    The index is cmrc_sweep.py's (same contexts, chunking and encoder): loaded when saved,
+    else embedded once and saved there for both scripts.
+    """
+    questions, documents = load_cmrc(contexts=contexts)
+    folder = default_folder(contexts)
+    start = time.perf_counter()
+    index, stats = build_or_load(documents, folder)
+    action = "embedded" if stats else "loaded"
+    print(
+        f"CMRC: {len(documents)} contexts, {len(questions)} questions; index {folder} "
+        f"{action} in {time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
+    return index, questions, folder
 
 
 Search = Callable[[str, int, str], list[Hit]]
 
 
-def measure(search: Search, questions: Sequence[Question], rounds: int) -> dict[str, Any]:
-    """Quality (every question) and latency (the first LATENCY_QUESTIONS) of every mode."""
+def measure(
+    search: Search, questions: Sequence[Question], rounds: int, modes: Sequence[str] = MODES
+) -> dict[str, Any]:
+    """Quality (every question) and latency (the first LATENCY_QUESTIONS) of each mode."""
     result: dict[str, Any] = {}
     texts = [q.question for q in questions[:LATENCY_QUESTIONS]]
-    for mode in MODES:
+    for mode in modes:
+
+        def top10(question: str, mode: str = mode) -> list[Hit]:
+            return search(question, 10, mode)
+
         start = time.perf_counter()
-        metrics = score(questions, lambda q, mode=mode: search(q, 10, mode))
+        metrics = score(questions, top10)
         first = time.perf_counter() - start
         times = []
         for _ in range(rounds):
@@ -115,7 +124,13 @@ def measure(search: Search, questions: Sequence[Question], rounds: int) -> dict[
                 search(text, 5, mode)
                 times.append(time.perf_counter() - start)
         median, p95 = percentiles_ms(times) if times else (first * 1000 / len(texts), 0.0)
-        result[mode] = {"metrics": metrics, "median_ms": median, "p95_ms": p95}
+        result[mode] = {
+            "metrics": metrics,
+            "median_ms": median,
+            "p95_ms": p95,
+            "quality_seconds": first,
+            "latency_seconds": sum(times),
+        }
     return result
 
 
@@ -126,9 +141,16 @@ def compare(
     tmp: Path,
     rounds: int,
     variants: Sequence[tuple[str, str]],
+    query_cache: Path | None = None,
 ) -> dict[str, Any]:
-    """Build both stores from one set of vectors, measure them, print the tables."""
+    """Build both stores from one set of vectors, measure them, print the tables.
+
+    ``query_cache`` (an .npz file) keeps the question vectors between runs.
+    """
     faiss_index.encoder = CachingEncoder(faiss_index.encoder)
+    start = time.perf_counter()
+    faiss_index.encoder.prefill([q.question for q in questions], query_cache)
+    print(f"{name}: {len(questions)} question vectors in {time.perf_counter() - start:.0f} s")
     counts = faiss_index.manifest()["counts"]
     faiss_seconds = faiss_store_work(faiss_index, tmp / f"{name}-faiss")
     builds = [
@@ -141,7 +163,8 @@ def compare(
             folder_mb(tmp / f"{name}-faiss"),
         ]
     ]
-    stores: dict[str, Any] = {"FAISS": faiss_index.search}
+    stores: dict[str, Any] = {"FAISS": (faiss_index.search, MODES)}
+    dense_measured = False
     for tokenizer, fusion in variants:
         label = f"Milvus {tokenizer}" + ("" if fusion == "qa" else f", fusion={fusion}")
         path = tmp / f"{name}-{tokenizer}.db"
@@ -163,19 +186,29 @@ def compare(
             store = MilvusIndex.load(f"milvus-lite:{path}")
         store.encoder = faiss_index.encoder  # the same cached question vectors
         store.fusion = fusion
-        stores[label] = store.search
+        # Fusion only changes hybrid mode, and dense mode reads no tokens: dense is measured
+        # on the first Milvus store only, keyword on each tokenizer's (Milvus is slow).
+        modes = ["hybrid"]
+        if fusion == "qa":
+            modes += ["keyword"] if dense_measured else ["dense", "keyword"]
+            dense_measured = True
+        stores[label] = (store.search, modes)
 
     print(f"\n## {name}: build from the same vectors (the store's own work)")
     headers = ["store", "BM25 tokens", "passages", "windows", "seconds", "MiB on disk"]
     print(format_table(headers, builds))
 
-    results = {label: measure(search, questions, rounds) for label, search in stores.items()}
+    results = {}
+    for label, (search, modes) in stores.items():
+        start = time.perf_counter()
+        results[label] = measure(search, questions, rounds, modes)
+        print(f"{name}: {label} measured in {time.perf_counter() - start:.0f} s", flush=True)
     print(f"\n## {name}: quality ({len(questions)} questions; Δ = Milvus − FAISS)")
     rows = []
     for mode in MODES:
         base = results["FAISS"][mode]["metrics"]["overall"]
         for label, result in results.items():
-            if mode != "hybrid" and "fusion=" in label:
+            if mode not in result:
                 continue
             overall = result[mode]["metrics"]["overall"]
             deltas = [overall[m] - base[m] for m in METRICS]
@@ -192,7 +225,7 @@ def compare(
     rows = []
     for mode in MODES:
         for label, result in results.items():
-            if mode != "hybrid" and "fusion=" in label:
+            if mode not in result:
                 continue
             rows.append([mode, label, result[mode]["median_ms"], result[mode]["p95_ms"]])
     print(format_table(["mode", "store", "median", "p95"], rows))
@@ -205,7 +238,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cmrc", action="store_true", help="also the CMRC 2018 dev contexts")
     parser.add_argument("--cmrc-contexts", type=int, help="only the first N CMRC contexts")
     parser.add_argument(
-        "--cmrc-questions", type=int, default=1000, help="CMRC questions asked (default: 1000)"
+        "--cmrc-questions",
+        type=int,
+        default=1000,
+        help="CMRC questions asked (default: 1000; 0 for all)",
     )
     parser.add_argument("--rounds", type=int, default=3, help="latency rounds (default: 3)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
@@ -218,9 +254,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         questions = read_tsv_questions(DEV_QUESTIONS)
         figures["report"] = compare("report", report, questions, tmp, args.rounds, variants)
         if args.cmrc:
-            index, cmrc_questions = cmrc_faiss_index(args.cmrc_contexts)
-            cmrc_questions = cmrc_questions[: args.cmrc_questions]
-            figures["cmrc"] = compare("cmrc", index, cmrc_questions, tmp, 1, variants)
+            index, cmrc_questions, folder = cmrc_faiss_index(args.cmrc_contexts)
+            if args.cmrc_questions:
+                cmrc_questions = cmrc_questions[: args.cmrc_questions]
+            figures["cmrc"] = compare(
+                "cmrc", index, cmrc_questions, tmp, 1, variants, query_cache_file(folder)
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if args.json:

@@ -114,6 +114,15 @@ class _WindowMatches:
         }
 
 
+def check_chunker_version(version: int, has_passages: bool, name: str) -> None:
+    """Refuse to add to passages that an older chunker made (they would not match new ones)."""
+    if has_passages and version != CHUNKER_VERSION:
+        raise IndexStoreError(
+            f"{name} was chunked by chunker version {version}, this qa chunks with version "
+            f"{CHUNKER_VERSION}; rebuild it (qa build ... --rebuild) before adding documents"
+        )
+
+
 def make_vector_index(vectors: np.ndarray, dim: int, kind: str = "auto") -> Any:
     """A FAISS inner-product index over the vectors: exact (flat) or HNSW by size or choice."""
     if kind not in VECTOR_INDEX_KINDS:
@@ -302,6 +311,7 @@ class Index:
         checkpoint: PathLike | None = None,
     ) -> AddReport:
         """Add already-read documents (see :meth:`add`); ``skipped`` is passed to the report."""
+        check_chunker_version(self.chunker_version, len(self) > 0, "this index")
         with self._write_lock:
             return self._add_documents(documents, skipped, progress, checkpoint)
 
@@ -551,7 +561,7 @@ class Index:
         return {
             "encoder": {"name": self.encoder.name, "dim": self.encoder.dim},
             "chunking": asdict(self.settings),
-            "chunker_version": CHUNKER_VERSION,
+            "chunker_version": self.chunker_version,
             "keyword": {"tokenizer": self.tokenizer, "library": "bm25s"},
             "vector_index": self.vector_index,
             "counts": {"passages": len(contents.passages), "windows": len(contents.windows)},

@@ -76,6 +76,7 @@ from qa.index import (
     EmbeddingCheckpoint,
     Index,
     SourceInfo,
+    check_chunker_version,
     contextual_text,
 )
 from qa.ingest import Document, SkippedFile, collect_files, iter_documents
@@ -628,6 +629,7 @@ class MilvusIndex:
         """Add already-read documents (see :meth:`add`); ``skipped`` is passed to the report."""
         report = AddReport()
         known = self._source_rows()
+        check_chunker_version(self.chunker_version, bool(known), self.uri)
         by_checksum = {info.sha256: info.source for info in known.values()}
         todo: list[tuple[str, str, list[Passage]]] = []
         for document in documents:
@@ -660,6 +662,11 @@ class MilvusIndex:
         Nothing is embedded again; the index must use the same encoder and chunking.
         Files already here unchanged are skipped, changed ones replaced.
         """
+        if index.chunker_version != self.chunker_version:
+            raise IndexStoreError(
+                f"cannot copy an index chunked by chunker version {index.chunker_version} "
+                f"into {self.uri} (chunker version {self.chunker_version}); rebuild it first"
+            )
         if index.encoder.name != self.encoder.name or index.settings != self.settings:
             raise IndexStoreError(
                 f"cannot copy an index built with encoder {index.encoder.name!r} and "

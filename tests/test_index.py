@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import qa
+from qa.chunking import CHUNKER_VERSION
 from qa.encoders import DEFAULT_ENCODER, load_encoder
 
 GDP = "一、经济\n\n全年地区生产总值完成353.26亿元，增长3.6%。财政总收入完成47.26亿元。\n"
@@ -222,3 +223,13 @@ def test_interrupted_build_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     assert [h.to_dict() for h in index.search(question)] == [
         h.to_dict() for h in reference.search(question)
     ]
+
+
+def test_adding_to_an_index_of_an_older_chunker_is_refused(saved_report_index, tmp_path):
+    index = qa.Index.load(saved_report_index)
+    index.chunker_version = CHUNKER_VERSION - 1  # as loaded from an older manifest
+    note = tmp_path / "note.txt"
+    note.write_text("青石镇每年十月举办桂花节。", encoding="utf-8")
+    with pytest.raises(qa.IndexStoreError, match="chunker version"):
+        index.add([note])
+    assert index.manifest()["chunker_version"] == CHUNKER_VERSION - 1
