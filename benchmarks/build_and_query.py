@@ -139,7 +139,7 @@ def build_job(
     return {
         "corpus": name,
         "encoder": model,
-        "documents": len(documents) if built else len(index.sources()),
+        "documents": len(documents) if built else len(index.sources),
         "passages": counts["passages"],
         "texts": texts,
         "model_load_s": round(load_s, 1),
