@@ -17,7 +17,7 @@ import os
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,6 +121,38 @@ def check_chunker_version(version: int, has_passages: bool, name: str) -> None:
             f"{name} was chunked by chunker version {version}, this qa chunks with version "
             f"{CHUNKER_VERSION}; rebuild it (qa build ... --rebuild) before adding documents"
         )
+
+
+def documents_to_add(
+    documents: Iterable[Document],
+    known: Mapping[str, SourceInfo],
+    settings: ChunkingSettings,
+    report: AddReport,
+) -> Iterator[tuple[Document, list[Passage]]]:
+    """Yield the new and changed documents with their passages; record the rest in report.
+
+    ``known`` is what an index holds, by source. A file with its recorded checksum is
+    unchanged; one whose content is indexed under another name, or that changed or went
+    away since it was read, is skipped. A .txt or .md file streams through the chunker.
+    """
+    by_checksum = {info.sha256: info.source for info in known.values()}
+    for document in documents:
+        info = known.get(document.source)
+        if info is not None and info.sha256 == document.sha256:
+            report.unchanged.append(document.source)
+        elif document.sha256 in by_checksum and by_checksum[document.sha256] != document.source:
+            report.skipped.append(
+                SkippedFile(document.source, f"same content as {by_checksum[document.sha256]}")
+            )
+        else:
+            try:
+                passages = list(iter_passages(document.pieces(), document.source, settings))
+            except DocumentError as exc:  # it changed or went away since it was read
+                report.skipped.append(SkippedFile(document.source, str(exc)))
+                continue
+            (report.replaced if info is not None else report.added).append(document.source)
+            by_checksum[document.sha256] = document.source
+            yield document, passages
 
 
 def make_vector_index(vectors: np.ndarray, dim: int, kind: str = "auto") -> Any:
@@ -324,29 +356,11 @@ class Index:
     ) -> AddReport:
         report = AddReport()
         old = self._contents
-        by_checksum = {info.sha256: info.source for info in old.sources.values()}
         new_passages: list[Passage] = []
         new_sources: dict[str, SourceInfo] = {}
-        for document in documents:
-            known = old.sources.get(document.source)
-            if known is not None and known.sha256 == document.sha256:
-                report.unchanged.append(document.source)
-            elif document.sha256 in by_checksum and by_checksum[document.sha256] != document.source:
-                report.skipped.append(
-                    SkippedFile(document.source, f"same content as {by_checksum[document.sha256]}")
-                )
-            else:
-                try:  # a .txt or .md file streams from disk: only its passages are kept
-                    chunks = list(iter_passages(document.pieces(), document.source, self.settings))
-                except DocumentError as exc:  # it changed or went away since it was read
-                    report.skipped.append(SkippedFile(document.source, str(exc)))
-                    continue
-                (report.replaced if known is not None else report.added).append(document.source)
-                by_checksum[document.sha256] = document.source
-                new_passages.extend(chunks)
-                new_sources[document.source] = SourceInfo(
-                    document.source, document.sha256, len(chunks)
-                )
+        for document, chunks in documents_to_add(documents, old.sources, self.settings, report):
+            new_passages.extend(chunks)
+            new_sources[document.source] = SourceInfo(document.source, document.sha256, len(chunks))
         report.skipped[:0] = skipped  # filled while the documents were read
         if not new_sources:
             return report

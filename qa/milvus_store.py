@@ -64,7 +64,6 @@ from qa.chunking import (
     CHUNKER_VERSION,
     ChunkingSettings,
     Passage,
-    iter_passages,
     sentence_windows,
 )
 from qa.encoders import DEFAULT_ENCODER, Encoder, load_encoder
@@ -78,6 +77,7 @@ from qa.index import (
     SourceInfo,
     check_chunker_version,
     contextual_text,
+    documents_to_add,
 )
 from qa.ingest import Document, SkippedFile, collect_files, iter_documents
 from qa.lexical import DEFAULT_TOKENIZER, TOKENIZERS, number_tokens, tokenize
@@ -630,27 +630,10 @@ class MilvusIndex:
         report = AddReport()
         known = self._source_rows()
         check_chunker_version(self.chunker_version, bool(known), self.uri)
-        by_checksum = {info.sha256: info.source for info in known.values()}
-        todo: list[tuple[str, str, list[Passage]]] = []
-        for document in documents:
-            info = known.get(document.source)
-            if info is not None and info.sha256 == document.sha256:
-                report.unchanged.append(document.source)
-            elif document.sha256 in by_checksum and by_checksum[document.sha256] != document.source:
-                report.skipped.append(
-                    SkippedFile(document.source, f"same content as {by_checksum[document.sha256]}")
-                )
-            else:
-                try:  # a .txt or .md file streams from disk: only its passages are kept
-                    passages = list(
-                        iter_passages(document.pieces(), document.source, self.settings)
-                    )
-                except DocumentError as exc:  # it changed or went away since it was read
-                    report.skipped.append(SkippedFile(document.source, str(exc)))
-                    continue
-                (report.replaced if info is not None else report.added).append(document.source)
-                by_checksum[document.sha256] = document.source
-                todo.append((document.source, document.sha256, passages))
+        todo = [
+            (document.source, document.sha256, passages)
+            for document, passages in documents_to_add(documents, known, self.settings, report)
+        ]
         report.skipped[:0] = skipped
         if todo:
             self._embed_and_write(todo, progress, checkpoint)
