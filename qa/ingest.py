@@ -184,21 +184,6 @@ def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return list(unique.values())
 
 
-def decode_text(data: bytes, name: str = "text") -> str:
-    """Decode text bytes as UTF-8 (with or without BOM) or GB18030, rejecting binary data."""
-    if b"\x00" in data[:_SNIFF_BYTES]:
-        raise DocumentError(f"{name}: looks like a binary file, not text")
-    for encoding in _TEXT_ENCODINGS:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if _looks_binary(text):
-            raise DocumentError(f"{name}: looks like a binary file, not text")
-        return text
-    raise DocumentError(f"{name}: not UTF-8 or GB18030 text")
-
-
 def _scan_text(blocks: Iterable[bytes], encoding: str) -> tuple[str, bool] | None:
     """Decode to the end: the first characters and whether any is not whitespace.
 
@@ -219,10 +204,12 @@ def _scan_text(blocks: Iterable[bytes], encoding: str) -> tuple[str, bool] | Non
 
 
 def _read_text_file(path: Path) -> Document:
-    """Check a .txt/.md file as :func:`decode_text` would, in blocks; return it streamed.
+    """Check a .txt/.md file in blocks and return it streamed.
 
-    The whole file is decoded (and thrown away) to choose the encoding exactly as decoding
-    it at once would: a file that is UTF-8 but for one byte near its end is GB18030.
+    Binary (NUL bytes in its start, or many control characters in its text), not UTF-8
+    (with or without BOM) nor GB18030, or only whitespace: DocumentError. The whole file is
+    decoded (and thrown away) to choose the encoding exactly as decoding it at once would:
+    a file that is UTF-8 but for one byte near its end is GB18030.
     """
     first, *others = _TEXT_ENCODINGS
     digest = hashlib.sha256()

@@ -38,7 +38,7 @@ from qa.chunking import (
     sentence_windows,
 )
 from qa.encoders import DEFAULT_ENCODER, load_encoder
-from qa.ingest import Document, decode_text, read_document
+from qa.ingest import _TEXT_ENCODINGS, Document, _looks_binary, read_document
 from tests.test_ingest import write_pdf
 
 # The "#" marks of a markdown heading line (up to six, then whitespace): documented as
@@ -419,6 +419,21 @@ ENCODED_FILES = st.one_of(
         st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]),
     ),
 )
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """The reference: the file's bytes decoded at once, with the reader's rules."""
+    if b"\x00" in data[:65536]:
+        raise qa.DocumentError(f"{name}: looks like a binary file, not text")
+    for encoding in _TEXT_ENCODINGS:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _looks_binary(text):
+            raise qa.DocumentError(f"{name}: looks like a binary file, not text")
+        return text
+    raise qa.DocumentError(f"{name}: not UTF-8 or GB18030 text")
 
 
 def read_whole(path: Path, data: bytes) -> tuple:
