@@ -9,6 +9,7 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from qa.bundled import default_index, index_root
 from qa.chunking import ChunkingSettings
 from qa.encoders import DEFAULT_ENCODER, load_encoder
 from qa.errors import QAError
-from qa.evaluation import format_table, read_questions, score
+from qa.evaluation import askable_questions, contexts_index, format_table, read_questions, score
 from qa.index import CHECKPOINT_FOLDER, VECTOR_INDEX_KINDS, Index
 from qa.lexical import DEFAULT_TOKENIZER, TOKENIZERS
 from qa.search import MODES, Hit
@@ -76,8 +77,10 @@ def _parser() -> argparse.ArgumentParser:
         "eval",
         help="measure retrieval on a question file (TSV or SQuAD JSON)",
         description="Print R@1/3/5/10 and MRR@10, overall and by kind. A TSV file "
-        "(kind, question, answer) is asked against --index; a SQuAD JSON file gets a "
-        "temporary index over its contexts.",
+        "(kind, question, answer) is asked against --index; a SQuAD JSON file gets an index "
+        "over its contexts, cached under <index root>/.eval-cache for the next run. "
+        "Questions that cannot be asked (empty, wordless, over-long) are skipped and listed "
+        "on stderr.",
     )
     evaluate.add_argument("questions", type=Path)
     evaluate.add_argument("--index", type=Path, help="index folder (default: the bundled report)")
@@ -206,6 +209,14 @@ def _ask(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     questions, documents = read_questions(args.questions)
+    questions, skipped = askable_questions(questions)
+    if skipped:
+        # Said before any embedding starts, so a bad question never costs a long build.
+        print(f"qa: skipping {len(skipped)} questions that cannot be asked:", file=sys.stderr)
+        for item in skipped:
+            print(f"qa:   {item.label or '?'}: {item.reason}: {item.question!r}", file=sys.stderr)
+    if not questions:
+        raise QAError(f"{args.questions}: none of its {len(skipped)} questions can be asked")
     index: Index | MilvusIndex
     if documents is not None and args.store is not None:
         from qa.milvus_store import MilvusIndex
@@ -214,9 +225,8 @@ def _eval(args: argparse.Namespace) -> int:
         index = MilvusIndex.create(args.store, args.model)
         index.add_documents(documents, progress=True)
     elif documents is not None:
-        # SQuAD input: a throw-away in-memory index over its contexts.
-        index = Index(load_encoder(args.model))
-        index.add_documents(documents, progress=True)
+        # SQuAD input: its contexts' index is cached, so a second run starts at once.
+        index = contexts_index(args.questions, documents, args.model, progress=True)
     else:
         index = _open_index(args.index, args.store)
     with tqdm(total=len(questions), desc="asking", unit="q", file=sys.stderr) as bar:
@@ -225,11 +235,14 @@ def _eval(args: argparse.Namespace) -> int:
             return index.search(question, k=10, mode=args.mode)
 
         results = score(questions, search, progress=lambda done, _: bar.update(1))
+    results["skipped"] = [asdict(item) for item in skipped]
     if args.json:
         print(json.dumps(results, ensure_ascii=False))
     else:
         print(f"mode: {args.mode}")
         print(format_table(results))
+        if skipped:
+            print(f"skipped: {len(skipped)} questions that cannot be asked (listed on stderr)")
     return 0
 
 

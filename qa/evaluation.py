@@ -1,18 +1,32 @@
-"""Retrieval evaluation: R@k and MRR@10 over question files (TSV or SQuAD JSON)."""
+"""Retrieval evaluation: R@k and MRR@10 over question files (TSV or SQuAD JSON).
+
+A SQuAD file's contexts are indexed once per file, encoder and chunker version: the index is
+kept under ``<index root>/.eval-cache/`` (see :func:`contexts_index`), so a second run of the
+same file starts answering at once.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qa.chunking import search_key
-from qa.errors import DocumentError
-from qa.ingest import Document
-from qa.search import Hit
+from qa.bundled import index_root
+from qa.chunking import CHUNKER_VERSION, search_key
+from qa.encoders import load_encoder
+from qa.errors import DocumentError, IndexStoreError, QueryError
+from qa.index import CHECKPOINT_FOLDER, Index
+from qa.ingest import Document, file_sha256
+from qa.search import Hit, check_question
+from qa.store import is_index_folder
+
+EVAL_CACHE = ".eval-cache"
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 CUTOFFS = (1, 3, 5, 10)
 
@@ -29,6 +43,8 @@ class Question:
     question: str
     answer: str = ""
     source: str = ""
+    # Where the question comes from, for messages: "file.tsv:12" or the SQuAD question id.
+    label: str = ""
 
     def is_answered_by(self, hit: Hit) -> bool:
         """True when the hit answers this question."""
@@ -51,7 +67,9 @@ def read_tsv_questions(path: Path) -> list[Question]:
         if len(parts) != 3 or not all(p.strip() for p in parts):
             raise DocumentError(f"{path}:{number}: expected kind, question and answer")
         kind, question, answer = (p.strip() for p in parts)
-        questions.append(Question(kind=kind, question=question, answer=answer))
+        questions.append(
+            Question(kind=kind, question=question, answer=answer, label=f"{path.name}:{number}")
+        )
     return questions
 
 
@@ -69,7 +87,14 @@ def read_squad(path: Path) -> tuple[list[Question], list[Document]]:
                 checksum = hashlib.sha256(context.encode("utf-8")).hexdigest()
                 documents.append(Document(source=source, text=context, sha256=checksum))
                 for qa in paragraph.get("qas", []):
-                    questions.append(Question(kind="squad", question=qa["question"], source=source))
+                    questions.append(
+                        Question(
+                            kind="squad",
+                            question=qa["question"],
+                            source=source,
+                            label=f"{path.name}#{qa.get('id', '?')}",
+                        )
+                    )
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         # ValueError covers JSON and UTF-8 decoding errors.
         raise DocumentError(f"{path}: not a SQuAD-format JSON file ({exc!r})") from exc
@@ -88,12 +113,76 @@ def read_questions(path: str | Path) -> tuple[list[Question], list[Document] | N
     return read_tsv_questions(path), None
 
 
+@dataclass(frozen=True)
+class SkippedQuestion:
+    """A question that cannot be asked (empty, wordless, over-long), and why."""
+
+    label: str
+    question: str
+    reason: str
+
+
+def askable_questions(
+    questions: Sequence[Question],
+) -> tuple[list[Question], list[SkippedQuestion]]:
+    """Split questions into those that can be searched and those that cannot (with why).
+
+    A question is askable when :func:`qa.search.check_question` accepts it; the others would
+    stop a run with a QueryError, so an evaluation skips and lists them instead.
+    """
+    askable: list[Question] = []
+    skipped: list[SkippedQuestion] = []
+    for question in questions:
+        try:
+            check_question(question.question)
+        except QueryError as exc:
+            skipped.append(SkippedQuestion(question.label, str(question.question)[:80], str(exc)))
+        else:
+            askable.append(question)
+    return askable, skipped
+
+
+def contexts_index(
+    path: Path, documents: Sequence[Document], model: str, progress: bool = False
+) -> Index:
+    """The index of a SQuAD file's contexts, built once and then loaded from the cache.
+
+    The cache folder is keyed by the file's SHA-256, the encoder and the chunker version,
+    under ``<index root>/.eval-cache/``; a damaged or stale cached index is rebuilt. An
+    interrupted build resumes from its checkpoint.
+    """
+    model_hash = hashlib.sha1(model.encode()).hexdigest()[:8]
+    model_key = f"{_UNSAFE_NAME.sub('_', model)[-40:]}-{model_hash}"
+    key = f"{file_sha256(path)[:16]}-{model_key}-c{CHUNKER_VERSION}"
+    folder = index_root() / EVAL_CACHE / key
+    if is_index_folder(folder):
+        try:
+            index = Index.load(folder, model=model)
+        except IndexStoreError:
+            index = None
+        if (
+            index is not None
+            and index.chunker_version == CHUNKER_VERSION
+            and len(index.sources) == len({d.sha256 for d in documents})
+        ):
+            return index
+    index = Index(load_encoder(model))
+    checkpoint = folder / CHECKPOINT_FOLDER
+    index.add_documents(documents, progress=progress, checkpoint=checkpoint)
+    index.save(folder)
+    shutil.rmtree(checkpoint, ignore_errors=True)
+    return index
+
+
 def score(
     questions: Sequence[Question],
     search: Callable[[str], list[Hit]],
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Run every question through ``search`` (top 10) and return overall and per-kind metrics."""
+    """Run every question through ``search`` (top 10) and return overall and per-kind metrics.
+
+    The questions must be askable (see :func:`askable_questions`).
+    """
     ranks: list[tuple[str, int | None]] = []
     for number, question in enumerate(questions, 1):
         hits = search(question.question)

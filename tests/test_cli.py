@@ -60,7 +60,7 @@ def test_eval_json_prints_only_the_metrics(root):
     assert set(data["by_kind"]) == {"keyword", "paraphrase"}
 
 
-def test_eval_reads_squad_json(tmp_path, root):
+def _squad_file(tmp_path: Path, extra_questions: list[dict[str, str]] = ()) -> Path:
     squad = {
         "data": [
             {
@@ -68,7 +68,7 @@ def test_eval_reads_squad_json(tmp_path, root):
                 "paragraphs": [
                     {
                         "context": "乐平市位于江西省东北部。全市面积1973平方公里。",
-                        "qas": [{"id": "a1", "question": "乐平市面积多大？"}],
+                        "qas": [{"id": "a1", "question": "乐平市面积多大？"}, *extra_questions],
                     },
                     {
                         "context": "景德镇以瓷器闻名。这里有千年窑火。",
@@ -80,8 +80,62 @@ def test_eval_reads_squad_json(tmp_path, root):
     }
     path = tmp_path / "squad.json"
     path.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_eval_reads_squad_json(tmp_path, root):
+    path = _squad_file(tmp_path)
     data = json.loads(run_qa("eval", str(path), "--json", root=root).stdout)
     assert data["overall"]["n"] == 2 and data["overall"]["R@1"] == 1.0
+    assert data["skipped"] == []
+
+
+def test_eval_caches_the_contexts_index(tmp_path):
+    root = tmp_path / "root"
+    path = _squad_file(tmp_path)
+    first = run_qa("eval", str(path), "--json", root=root)
+    assert "embedding" in first.stderr  # the contexts were embedded
+    cached = list((root / ".eval-cache").iterdir())
+    assert len(cached) == 1 and (cached[0] / "CURRENT").is_file()
+    second = run_qa("eval", str(path), "--json", root=root)
+    assert "embedding" not in second.stderr  # loaded, not embedded again
+    assert json.loads(second.stdout) == json.loads(first.stdout)
+    # Another file (other contexts) gets its own index; a damaged cache is rebuilt.
+    (cached[0] / "CURRENT").write_text("garbage", encoding="utf-8")
+    third = run_qa("eval", str(path), "--json", root=root)
+    assert "embedding" in third.stderr
+    assert json.loads(third.stdout)["overall"] == json.loads(first.stdout)["overall"]
+
+
+def test_eval_skips_and_lists_questions_that_cannot_be_asked(tmp_path, root):
+    bad = [
+        {"id": "empty1", "question": ""},
+        {"id": "empty2", "question": "   "},
+        {"id": "wordless", "question": "？？！"},
+        {"id": "long", "question": "长" * 2001},
+    ]
+    path = _squad_file(tmp_path, bad)
+    result = run_qa("eval", str(path), "--json", root=root)
+    data = json.loads(result.stdout)
+    assert data["overall"]["n"] == 2 and data["overall"]["R@1"] == 1.0
+    assert [item["label"] for item in data["skipped"]] == [
+        f"squad.json#{item['id']}" for item in bad
+    ]
+    assert "skipping 4 questions that cannot be asked" in result.stderr
+    for item in bad:
+        assert f"squad.json#{item['id']}" in result.stderr
+    # The list comes before any embedding starts.
+    assert result.stderr.index("skipping") < result.stderr.index("embedding")
+    text = run_qa("eval", str(path), root=root)
+    assert "skipped: 4 questions" in text.stdout
+
+
+def test_eval_with_no_askable_question_is_an_error(tmp_path, root):
+    questions = tmp_path / "q.tsv"
+    questions.write_text("keyword\t？？\t答案\n", encoding="utf-8")
+    result = run_qa("eval", str(questions), root=root, check=False)
+    assert result.returncode == 2
+    assert "q.tsv:1" in result.stderr and "none of its 1 questions can be asked" in result.stderr
 
 
 def test_build_then_update_then_ask(tmp_path, root):
