@@ -101,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-auth", action="store_true", help="allow a non-loopback host without --auth"
     )
+    serve.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        help="interface language (default: the browser's; Chinese or English)",
+    )
     return parser
 
 
@@ -259,6 +264,7 @@ def _serve(args: argparse.Namespace) -> int:
         auth=args.auth,
         no_auth=args.no_auth,
         store=args.store,
+        lang=args.lang,
     )
     return 0
 
