@@ -108,7 +108,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "chat": "Chat",
         "chat_placeholder": "Ask about the documents of the selected index.",
         "question": "Question",
-        "question_placeholder": "Ask a question, e.g. What was Leping's GDP in 2020?",
+        "question_placeholder": "Ask a question, e.g. 2020年乐平市的地区生产总值是多少？",
         "send": "Send",
         "examples": "Example questions",
         "k": "Passages (k)",
@@ -150,6 +150,21 @@ MESSAGES: dict[str, dict[str, str]] = {
             "This passage is no longer in the index (the document was changed): ask again."
         ),
         "viewer_failed": "Cannot show the source: {error}.",
+        "passage_count": "{count} passage",
+        "passages_count": "{count} passages",
+        "document_count": "{count} document",
+        "documents_count": "{count} documents",
+        "index_info": "**{name}**: {passages} from {documents}{note}",
+        "read_only": " · read-only",
+        "milvus_store": " · Milvus store",
+        "added": "Added {name} ({passages})",
+        "replaced": "Replaced {name} ({passages})",
+        "unchanged": "{name} is already in this index, unchanged",
+        "skipped": "Skipped {problem}",
+        "nothing_to_add": "Nothing to add.",
+        "upload_failed": "The upload failed (see the log).",
+        "reading_files": "reading files",
+        "embedding": "embedding {done}/{total}",
     },
     "zh": {
         "title": "## qa — 向文档提问",
@@ -196,6 +211,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "viewer_page_unmarked": "未能在本页定位该段落",
         "viewer_gone": "该段落已不在索引中（文档已更改）：请重新提问。",
         "viewer_failed": "无法显示原文：{error}。",
+        "passage_count": "{count} 段",
+        "passages_count": "{count} 段",
+        "document_count": "{count} 个文档",
+        "documents_count": "{count} 个文档",
+        "index_info": "**{name}**：{documents}，共 {passages}{note}",
+        "read_only": " · 只读",
+        "milvus_store": " · Milvus 存储",
+        "added": "已加入 {name}（{passages}）",
+        "replaced": "已替换 {name}（{passages}）",
+        "unchanged": "{name} 已在本索引中，未改变",
+        "skipped": "已跳过 {problem}",
+        "nothing_to_add": "没有可加入的内容。",
+        "upload_failed": "上传失败（详见日志）。",
+        "reading_files": "正在读取文件",
+        "embedding": "正在编码 {done}/{total}",
     },
 }
 NOT_FOUND = MESSAGES["en"]["not_found"]
@@ -209,10 +239,11 @@ EXAMPLES = {
         "乡下婚礼和丧事铺张浪费怎么办？",
     ],
     "en": [
-        "What was Leping's GDP in 2020?",
-        "How many people were tested for COVID-19?",
+        "How many nucleic acid tests were done?",
+        "How much did fiscal revenue grow in 2020?",
         "What is 三讲一评?",
         "2020年乐平市的地区生产总值是多少？",
+        "如何改善医院条件？",
     ],
 }
 
@@ -255,7 +286,7 @@ def request_language(request: gr.Request | None, forced: str | None = None) -> s
 
 
 CSS = """
-#qa-chat { height: calc(100vh - 190px) !important; min-height: 360px; }
+#qa-chat { height: calc(100vh - 210px) !important; min-height: 360px; }
 #qa-chat .qa-verdict { margin: 0 0 .4em 0; }
 #qa-chat .qa-found { color: #166534; }
 #qa-chat .qa-notfound { color: #9a3412; }
@@ -546,6 +577,19 @@ SCROLL_TO_FOCUS_JS = """
   setTimeout(show, 400);
 }
 """
+# The answer comes first in its message: show the message's top, not the chat's bottom.
+SCROLL_TO_ANSWER_JS = """
+() => {
+  setTimeout(() => {
+    const answers = document.querySelectorAll("#qa-chat .qa-answer, #qa-chat .qa-notice");
+    const last = answers[answers.length - 1];
+    const log = document.querySelector("#qa-chat [role=log]");
+    if (!last || !log) return;
+    // Scroll the chat only (scrollIntoView would scroll the page too).
+    log.scrollTop += last.getBoundingClientRect().top - log.getBoundingClientRect().top - 40;
+  }, 100);
+}
+"""
 # A passage spanning more pages than this shows its first ones only.
 MAX_VIEWER_PAGES = 2
 
@@ -741,8 +785,10 @@ class Library:
         name: str,
         paths: Sequence[str | os.PathLike[str]],
         progress: Callable[[int, int], None] | None = None,
+        language: str = "en",
     ) -> UploadResult:
-        """Add uploaded files to the user index ``name``; each problem becomes a line.
+        """Add uploaded files to the user index ``name``; each problem becomes a line
+        (in ``language``, "zh" or "en", apart from the problems' own explanations).
 
         Files are checked (type, size, readable text) before anything is written. The index
         is saved atomically; if saving fails, the index on disk is the previous one.
@@ -782,13 +828,13 @@ class Library:
                         f"{shown}: cannot be read as {path.suffix.lower()} ({type(exc).__name__})"
                     )
             if problem is not None:
-                lines.append(f"Skipped {problem}")
+                lines.append(say(language, "skipped", problem=problem))
                 continue
             seen.add(target_name)
             target = (files_dir / target_name).resolve()
             accepted.append((path, Document(str(target), document.text, document.sha256)))
         if not accepted:
-            return UploadResult(lines or ["Nothing to add."])
+            return UploadResult(lines or [say(language, "nothing_to_add")])
 
         with self._write_lock:
             try:
@@ -811,7 +857,7 @@ class Library:
         counts = {info.source: info.passages for info in index.sources}
         names = {doc.source: Path(doc.source).name for _, doc in accepted}
         names.update({source: Path(source).name for source in counts})
-        lines = _report_lines(report, counts, names) + lines
+        lines = _report_lines(report, counts, names, language) + lines
         return UploadResult(lines, report.changed)
 
     def _writable(self, name: str, folder: Path) -> AnyIndex:
@@ -861,12 +907,24 @@ def _without_paths(message: str, names: dict[str, str]) -> str:
     return message
 
 
-def _report_lines(report: AddReport, counts: dict[str, int], names: dict[str, str]) -> list[str]:
-    lines = [f"Added {names[s]} ({_passages(counts.get(s, 0))})" for s in report.added]
-    lines += [f"Replaced {names[s]} ({_passages(counts.get(s, 0))})" for s in report.replaced]
-    lines += [f"{names[s]} is already in this index, unchanged" for s in report.unchanged]
+def _report_lines(
+    report: AddReport, counts: dict[str, int], names: dict[str, str], language: str = "en"
+) -> list[str]:
+    def passages(source: str) -> str:
+        return _passages(counts.get(source, 0), language)
+
+    lines = [say(language, "added", name=names[s], passages=passages(s)) for s in report.added]
     lines += [
-        f"Skipped {names.get(s.source, Path(s.source).name)}: {_without_paths(s.reason, names)}"
+        say(language, "replaced", name=names[s], passages=passages(s)) for s in report.replaced
+    ]
+    lines += [say(language, "unchanged", name=names[s]) for s in report.unchanged]
+    lines += [
+        say(
+            language,
+            "skipped",
+            problem=f"{names.get(s.source, Path(s.source).name)}: "
+            f"{_without_paths(s.reason, names)}",
+        )
         for s in report.skipped
     ]
     return lines
@@ -903,20 +961,26 @@ def _shorten(text: str) -> str:
     return f"{text[:SHOWN_QUESTION_CHARS]}… ({len(text):,} characters)"
 
 
-def _index_info(library: Library, name: str) -> str:
+def _index_info(library: Library, name: str, language: str = "en") -> str:
     index = library.get(name)
     sources = len(index.sources)
-    note = " · read-only" if library.read_only(name) else ""
+    note = say(language, "read_only") if library.read_only(name) else ""
     if isinstance(index, MilvusIndex):
-        note += " · Milvus store"
-    return (
-        f"**{escape(name)}**: {_passages(len(index))} from {sources} "
-        f"document{'s' if sources != 1 else ''}{note}"
+        note += say(language, "milvus_store")
+    key = "document_count" if sources == 1 else "documents_count"
+    documents = say(language, key, count=sources)
+    return say(
+        language,
+        "index_info",
+        name=escape(name),
+        passages=_passages(len(index), language),
+        documents=documents,
+        note=note,
     )
 
 
-def _passages(count: int) -> str:
-    return f"{count} passage{'s' if count != 1 else ''}"
+def _passages(count: int, language: str = "en") -> str:
+    return say(language, "passage_count" if count == 1 else "passages_count", count=count)
 
 
 def _status(lines: Sequence[str]) -> str:
@@ -1000,45 +1064,52 @@ def build_app(
             raise gr.Error(str(exc)) from exc
         return [hit.to_dict() for hit in result.hits]
 
-    def show_index(name: str) -> tuple[str, list[list[Any]]]:
+    def describe(name: str, language: str) -> tuple[str, list[list[Any]]]:
         """Describe an index and list its documents."""
         try:
-            return _index_info(library, name), library.documents(name)
+            return _index_info(library, name, language), library.documents(name)
         except QAError as exc:
             return escape(f"⚠️ {exc}"), []
 
-    def refresh(name: str) -> tuple[Any, str, list[list[Any]]]:
+    def show_index(name: str, request: gr.Request) -> tuple[str, list[list[Any]]]:
+        """Describe an index and list its documents."""
+        return describe(name, request_language(request, lang))
+
+    def refresh(name: str, request: gr.Request) -> tuple[Any, str, list[list[Any]]]:
         """Re-read the list of indexes (another session may have made one)."""
         names = library.names()
         chosen = name if name in names else library.start_name
-        info, rows = show_index(chosen)
+        info, rows = describe(chosen, request_language(request, lang))
         return gr.update(choices=names, value=chosen), info, rows
 
     def upload(
         files: list[str] | None,
         name: str,
         current: str,
+        request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio injects a progress bar
     ) -> tuple[str, Any, str, list[list[Any]], Any]:
         """Add uploaded files to a user index and switch to it."""
+        language = request_language(request, lang)
 
         def embedding(done: int, total: int) -> None:
-            progress(done / max(total, 1), desc=f"embedding {done}/{total}")
+            progress(done / max(total, 1), desc=say(language, "embedding", done=done, total=total))
 
-        progress(0, desc="reading files")
+        progress(0, desc=say(language, "reading_files"))
         target = (name or "").strip()
         try:
-            result = library.upload(target, [str(f) for f in files or []], embedding)
+            result = library.upload(target, [str(f) for f in files or []], embedding, language)
         except QAError as exc:
-            info, rows = show_index(current)
+            info, rows = describe(current, language)
             return _status([f"⚠️ {exc}"]), gr.update(), info, rows, gr.update()
         except Exception:
             log.exception("upload failed")
-            info, rows = show_index(current)
-            return _status(["⚠️ The upload failed (see the log)."]), gr.update(), info, rows, None
+            info, rows = describe(current, language)
+            failed = "⚠️ " + say(language, "upload_failed")
+            return _status([failed]), gr.update(), info, rows, None
         names = library.names()
         chosen = target if target in names else current
-        info, rows = show_index(chosen)
+        info, rows = describe(chosen, language)
         mark = "✅ " if result.changed else "ℹ️ "
         return (
             _status([mark + result.lines[0], *result.lines[1:]]),
@@ -1048,7 +1119,7 @@ def build_app(
             None,
         )
 
-    start_info, start_rows = show_index(library.start_name)
+    start_info, start_rows = describe(library.start_name, lang or "en")
     with gr.Blocks(
         title="qa · ask your documents",
         analytics_enabled=False,
@@ -1065,6 +1136,7 @@ def build_app(
                     sanitize_html=True,
                     feedback_options=None,
                     buttons=["copy"],
+                    autoscroll=False,
                     placeholder=label("chat_placeholder"),
                 )
                 with gr.Row():
@@ -1077,6 +1149,7 @@ def build_app(
                         autofocus=True,
                     )
                     send = gr.Button(label("send"), variant="primary", elem_id="qa-send", scale=1)
+            with gr.Column(scale=2):
                 example_sets: dict[str, Any] = {}
                 example_groups: dict[str, Any] = {}
                 for language in [lang] if lang is not None else list(LANGUAGES):
@@ -1088,7 +1161,6 @@ def build_app(
                             EXAMPLES[language], inputs=[question], label=label("examples")
                         )
                     example_groups[language] = group
-            with gr.Column(scale=2):
                 k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label=label("k"))
                 mode = gr.Radio(list(MODES), value="hybrid", label=label("mode"))
                 index_name = gr.Dropdown(
@@ -1142,11 +1214,11 @@ def build_app(
             inputs=chat_inputs,
             outputs=[question, chatbot],
             api_name="chat",
-        )
+        ).then(None, js=SCROLL_TO_ANSWER_JS)
         for examples in example_sets.values():
             examples.load_input_event.then(
                 respond, inputs=chat_inputs, outputs=[question, chatbot], api_visibility="private"
-            )
+            ).then(None, js=SCROLL_TO_ANSWER_JS)
         view_open.click(
             view,
             inputs=[view_token],
