@@ -20,15 +20,22 @@ from gradio_client.exceptions import AppError
 import qa
 from qa.app import (
     CONFIDENCE_THRESHOLD,
+    MESSAGES,
     NOT_FOUND,
+    OPEN_CARDS,
     Answer,
+    check_lang,
     escape,
     is_loopback,
+    language_of,
     parse_auth,
+    parse_source_token,
     render_answer,
     render_hit,
     safe_file_name,
+    say,
     serve,
+    source_token,
 )
 from tests.app_server import make_root, running_server
 
@@ -70,9 +77,11 @@ def test_escape_keeps_line_breaks_without_blank_lines():
     assert "\n" not in escape("a\r\nb\nc")
 
 
-def make_hit(text: str, start: int, end: int, section: str = "一、总结 > （一）经济") -> qa.Hit:
+def make_hit(
+    text: str, start: int, end: int, section: str = "一、总结 > （一）经济", rank: int = 1
+) -> qa.Hit:
     return qa.Hit(
-        rank=1,
+        rank=rank,
         score=0.9512,
         text=text,
         source="/somewhere/report <1>.md",
@@ -112,6 +121,90 @@ def test_render_answer_says_not_found_below_the_threshold():
     assert NOT_FOUND in low and 'class="qa-hit"' in low
     assert NOT_FOUND not in high and NOT_FOUND not in unjudged
     assert "empty" in render_answer(Answer("q", [], None))
+
+
+def test_render_answer_puts_the_answer_line_first_with_its_citation_linked_to_its_card():
+    hits = [make_hit(f"第{n}句。答案在这里{n}。", 4, 10 + len(str(n)), rank=n) for n in range(1, 7)]
+    rendered = render_answer(
+        Answer("q", hits, CONFIDENCE_THRESHOLD + 0.05), "en", "leping", answer_id="a1"
+    )
+    line = rendered.index('class="qa-answer-line"')
+    cards = [m.start() for m in re.finditer('<details class="qa-hit"', rendered)]
+    assert len(cards) == 6 and rendered.index('class="qa-verdict') < line < cards[0]
+    answer_line = rendered[line : cards[0]]
+    assert escape("答案在这里1。") in answer_line
+    assert 'href="#qa-card-a1-1"' in answer_line and 'id="qa-card-a1-1"' in rendered
+    opened = re.findall(r'<details class="qa-hit" id="qa-card-a1-(\d)"( open)?>', rendered)
+    assert [n for n, is_open in opened if is_open] == ["1", "2", "3"][:OPEN_CARDS]
+    assert [n for n, is_open in opened if not is_open] == ["4", "5", "6"]
+    # Every card links to the source viewer by an opaque reference, never a path.
+    links = re.findall(r'href="#qa-src-([A-Za-z0-9_-]+)"', rendered)
+    assert len(links) == 6 and "somewhere" not in rendered
+    name, source, paragraph, digest = parse_source_token(links[0])
+    assert (name, paragraph) == ("leping", 7) and len(source) == len(digest) == 16
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_verdict_is_in_plain_words_in_both_languages(language):
+    hit = make_hit("一句话。", 0, 4)
+    found = render_answer(Answer("q", [hit], CONFIDENCE_THRESHOLD + 0.05), language)
+    not_found = render_answer(Answer("q", [hit], CONFIDENCE_THRESHOLD - 0.05), language)
+    unjudged = render_answer(Answer("q", [hit], None), language)
+    words = MESSAGES[language]
+    assert words["found"] in found and 'class="qa-answer-line"' in found
+    assert words["not_found"] in not_found and 'class="qa-answer-line"' not in not_found
+    assert words["no_judgement"] in unjudged and 'class="qa-answer-line"' in unjudged
+    assert words["not_found"] not in found and words["not_found"] not in unjudged
+    assert words["no_hits"] in html.unescape(render_answer(Answer("q", [], None), language))
+
+
+def test_both_languages_have_every_message():
+    assert set(MESSAGES["zh"]) == set(MESSAGES["en"])
+    assert say("zh", "not_found") == "未找到可靠的答案"
+    assert say("fr", "not_found") == NOT_FOUND  # an unknown language falls back to English
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
+        ("zh-TW", "zh"),
+        ("en-US,en;q=0.9,zh-CN;q=0.8", "en"),
+        ("fr-FR,fr;q=0.9,zh;q=0.5", "zh"),
+        ("fr-FR,de;q=0.5", "en"),
+        ("en;q=0.5,zh;q=0.7", "zh"),
+        ("", "en"),
+        (None, "en"),
+        ("zh;q=abc,en", "en"),
+    ],
+)
+def test_language_of_the_accept_language_header(header, language):
+    assert language_of(header) == language
+
+
+def test_unknown_lang_is_a_clear_error():
+    assert check_lang(None) is None and check_lang("zh") == "zh"
+    with pytest.raises(qa.QAError, match="unknown language 'fr'; choose one of zh, en"):
+        check_lang("fr")
+    with pytest.raises(qa.QAError, match="unknown language"):
+        serve(port=1, lang="de")
+
+
+def test_qa_serve_refuses_an_unknown_lang(capsys):
+    from qa.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--lang", "fr"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'fr'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "token", ["", "not base64!", "e30", source_token("x", make_hit("a", 0, 1))[:-3] + "!!!"]
+)
+def test_a_malformed_source_reference_is_refused(token):
+    with pytest.raises(qa.QAError, match="not a passage reference"):
+        parse_source_token(token)
 
 
 @pytest.mark.parametrize(
