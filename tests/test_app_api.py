@@ -329,6 +329,33 @@ def test_chat_answer_cites_and_highlights(client):
     assert "一、2020年工作及“十三五”发展回顾" in answer["text"]
 
 
+def test_view_shows_the_cited_passage_among_its_neighbours(client):
+    raw = chat(client, GDP_QUESTION)[-1]["raw"]
+    tokens = re.findall(r'href="#qa-src-([A-Za-z0-9_-]+)"', raw)
+    assert len(tokens) == 5
+    body = client.predict(tokens[0], api_name="/view")
+    assert body.count('class="qa-ctx qa-focus"') == 1
+    focus = re.search(r'class="qa-ctx qa-focus".*?<mark>(.*?)</mark>', body)
+    assert focus is not None and GDP_ANSWER in html.unescape(focus.group(1))
+    paragraphs = [int(n) for n in re.findall(r"&#182;(\d+)", body)]
+    assert len(paragraphs) == 9 and paragraphs == sorted(paragraphs)
+    assert "leping-2021-government-work-report.txt" in html.unescape(body)
+    assert "<img" not in body  # a .txt has no pages
+
+
+def test_view_opens_only_passages_of_the_app_s_indexes(client):
+    hit = qa.Hit(1, 0.9, "x", "/etc/passwd", "", 1, "x", 0, 1)
+    for token, expected in [
+        ("garbage", "not a passage reference"),
+        (source_token("../evil", hit), "not a valid index name"),
+        (source_token("leping", hit), "no longer in the index"),
+        (source_token("nowhere", hit), "there is no index called"),
+    ]:
+        body = html.unescape(client.predict(token, api_name="/view"))
+        assert 'class="qa-notice"' in body and expected in body, token
+        assert "root:" not in body
+
+
 @pytest.mark.parametrize("question", OFF_TOPIC)
 def test_off_topic_question_gets_not_found_and_closest_passages(client, question):
     answer = chat(client, question)[-1]
