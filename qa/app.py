@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import hashlib
 import ipaddress
 import json
@@ -437,8 +438,8 @@ def render_where(hit: Hit, language: str = "en") -> str:
     page = hit_page(hit)
     if page is not None:
         last = getattr(hit, "last_page", None)
-        pages = f"{page}&#8211;{last}" if last and last != page else str(page)
-        parts.append(escape(say(language, "page", page="{page}")).replace("{page}", pages))
+        pages = f"{page}\u2013{last}" if last and last != page else str(page)
+        parts.append(escape(say(language, "page", page=pages)))
     parts.append(f'<span class="qa-score">{say(language, "score")} {hit.score:.3f}</span>')
     return " &#183; ".join(parts)
 
@@ -832,7 +833,10 @@ class Library:
                 continue
             seen.add(target_name)
             target = (files_dir / target_name).resolve()
-            accepted.append((path, Document(str(target), document.text, document.sha256)))
+            # The same document (text, pages) under the name of the copy kept in files/.
+            kept = copy.copy(document)
+            kept.source = str(target)
+            accepted.append((path, kept))
         if not accepted:
             return UploadResult(lines or [say(language, "nothing_to_add")])
 

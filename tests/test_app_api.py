@@ -11,6 +11,7 @@ import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -142,6 +143,24 @@ def test_render_answer_puts_the_answer_line_first_with_its_citation_linked_to_it
     assert len(links) == 6 and "somewhere" not in rendered
     name, source, paragraph, digest = parse_source_token(links[0])
     assert (name, paragraph) == ("leping", 7) and len(source) == len(digest) == 16
+
+
+@pytest.mark.parametrize(
+    ("page", "last_page", "language", "shown"),
+    [
+        (5, 5, "en", "p. 5"),
+        (5, 6, "en", "p. 5–6"),
+        (5, None, "zh", "第5页"),
+        (5, 6, "zh", "第5–6页"),
+    ],
+)
+def test_a_pdf_hit_shows_its_pages(page, last_page, language, shown):
+    # A hit with pages (the fields issue 11 adds to qa.Hit), as the rendering reads them.
+    fields = {**vars(make_hit("一句话。", 0, 4)), "page": page, "last_page": last_page}
+    hit = SimpleNamespace(**fields)
+    rendered = html.unescape(render_hit(hit, language))  # type: ignore[arg-type]
+    assert f" · {shown} · " in rendered
+    assert "p. " not in html.unescape(render_hit(make_hit("一句话。", 0, 4)))
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
