@@ -1,5 +1,10 @@
 """The web chat (``qa serve``): a Gradio app that answers with cited, highlighted passages.
 
+An answer shows the verdict and the answer line first, then the passage cards; each card
+opens its passage in its document (the source viewer, :mod:`qa.viewer` does the work). The
+page speaks Chinese or English: labels through Gradio's i18n, what is written at event time
+by the request's Accept-Language header, both from :data:`MESSAGES`; ``--lang`` forces one.
+
 It calls the :mod:`qa` facade only: :meth:`qa.Index.search` ranks, :meth:`qa.Index.add_documents`
 indexes uploads, :meth:`qa.Index.save` persists them (the same methods of
 :class:`qa.milvus_store.MilvusIndex` when the app starts on a Milvus store). What lives here
@@ -306,7 +311,6 @@ CSS = """
 #qa-chat .qa-text { margin: .3em 0 0 0; }
 #qa-chat .qa-source { font-size: .85em; }
 .qa-hidden { display: none !important; }
-#qa-viewer-body { max-height: calc(100vh - 160px); overflow-y: auto; }
 #qa-viewer-body .qa-ctx { margin: .5em 0; }
 #qa-viewer-body .qa-ctx-where { font-size: .8em; opacity: .7; }
 #qa-viewer-body .qa-focus { background: #fef3c7; outline: 2px solid #f59e0b;
