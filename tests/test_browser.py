@@ -363,3 +363,11 @@ def test_a_pdf_citation_shows_its_page_with_the_passage_marked(page, tmp_path):
     figure.evaluate("e => e.scrollIntoView({block: 'start'})")
     page.page.evaluate("() => window.scrollTo(0, 0)")  # the viewer's scroll only
     screenshot(page, "source-viewer-pdf.png")
+
+
+def test_upload_status_is_in_chinese_for_a_chinese_browser(zh_page, tmp_path):
+    doc = tmp_path / "红山村.txt"
+    doc.write_text("红山村的水库在2019年建成，库容五百万立方米。", encoding="utf-8")
+    status = zh_page.upload(doc, "zh-docs")
+    assert "已加入 红山村.txt（1 段）" in status
+    zh_page.page.locator("#qa-index-info").get_by_text("1 个文档，共 1 段").wait_for()
