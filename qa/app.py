@@ -343,25 +343,15 @@ def escape(text: str) -> str:
 
 @dataclass(frozen=True)
 class Answer:
-    """The hits for a question and how confident the app is that they answer it."""
+    """An answer with the fields of the library's ``qa.Answer``: the verdict (``found`` True,
+    False, or None for no judgement), its confidence, the best hit (whose answering sentence
+    is the answer line) and the hits, best first."""
 
     question: str
-    hits: list[Hit]
+    found: bool | None
     confidence: float | None  # None: no judgement (another encoder, or an empty index)
-
-    @property
-    def found(self) -> bool | None:
-        """True or False when judged; None when no judgement is made (uncalibrated encoder)."""
-        if not self.hits:
-            return False
-        if self.confidence is None:
-            return None
-        return self.confidence >= CONFIDENCE_THRESHOLD
-
-    @property
-    def answer(self) -> Hit | None:
-        """The best hit: its answering sentence is the answer line."""
-        return self.hits[0] if self.hits else None
+    answer: Hit | None
+    hits: list[Hit]
 
 
 def check_k(k: object) -> int:
@@ -393,7 +383,9 @@ def answer(index: AnyIndex, question: str, k: int = DEFAULT_K, mode: str = "hybr
     question = check_question(question)
     check_mode(mode)
     hits = index.search(question, k=check_k(k), mode=mode)
-    return Answer(question, hits, confidence(index, question, hits, mode))
+    score = confidence(index, question, hits, mode)
+    found = None if score is None else score >= CONFIDENCE_THRESHOLD
+    return Answer(question, bool(hits) and found, score, hits[0] if hits else None, hits)
 
 
 # How many passage cards of an answer are open; the rest are folded.

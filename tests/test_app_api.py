@@ -20,7 +20,6 @@ from gradio_client.exceptions import AppError
 
 import qa
 from qa.app import (
-    CONFIDENCE_THRESHOLD,
     MESSAGES,
     NOT_FOUND,
     OPEN_CARDS,
@@ -114,21 +113,19 @@ def test_render_hit_survives_offsets_outside_the_text():
     assert '<mark class="qa-sentence">' in rendered
 
 
-def test_render_answer_says_not_found_below_the_threshold():
+def test_render_answer_says_not_found_only_when_judged_so():
     hit = make_hit("一句话。", 0, 4)
-    low = render_answer(Answer("q", [hit], CONFIDENCE_THRESHOLD - 0.05))
-    high = render_answer(Answer("q", [hit], CONFIDENCE_THRESHOLD + 0.05))
-    unjudged = render_answer(Answer("q", [hit], None))
+    low = render_answer(Answer("q", False, 0.2, hit, [hit]))
+    high = render_answer(Answer("q", True, 0.9, hit, [hit]))
+    unjudged = render_answer(Answer("q", None, None, hit, [hit]))
     assert NOT_FOUND in low and 'class="qa-hit"' in low
     assert NOT_FOUND not in high and NOT_FOUND not in unjudged
-    assert "empty" in render_answer(Answer("q", [], None))
+    assert "empty" in render_answer(Answer("q", False, 0.0, None, []))
 
 
 def test_render_answer_puts_the_answer_line_first_with_its_citation_linked_to_its_card():
     hits = [make_hit(f"第{n}句。答案在这里{n}。", 4, 10 + len(str(n)), rank=n) for n in range(1, 7)]
-    rendered = render_answer(
-        Answer("q", hits, CONFIDENCE_THRESHOLD + 0.05), "en", "leping", answer_id="a1"
-    )
+    rendered = render_answer(Answer("q", True, 0.9, hits[0], hits), "en", "leping", answer_id="a1")
     line = rendered.index('class="qa-answer-line"')
     cards = [m.start() for m in re.finditer('<details class="qa-hit"', rendered)]
     assert len(cards) == 6 and rendered.index('class="qa-verdict') < line < cards[0]
@@ -166,15 +163,16 @@ def test_a_pdf_hit_shows_its_pages(page, last_page, language, shown):
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_the_verdict_is_in_plain_words_in_both_languages(language):
     hit = make_hit("一句话。", 0, 4)
-    found = render_answer(Answer("q", [hit], CONFIDENCE_THRESHOLD + 0.05), language)
-    not_found = render_answer(Answer("q", [hit], CONFIDENCE_THRESHOLD - 0.05), language)
-    unjudged = render_answer(Answer("q", [hit], None), language)
+    found = render_answer(Answer("q", True, 0.9, hit, [hit]), language)
+    not_found = render_answer(Answer("q", False, 0.2, hit, [hit]), language)
+    unjudged = render_answer(Answer("q", None, None, hit, [hit]), language)
     words = MESSAGES[language]
     assert words["found"] in found and 'class="qa-answer-line"' in found
     assert words["not_found"] in not_found and 'class="qa-answer-line"' not in not_found
     assert words["no_judgement"] in unjudged and 'class="qa-answer-line"' in unjudged
     assert words["not_found"] not in found and words["not_found"] not in unjudged
-    assert words["no_hits"] in html.unescape(render_answer(Answer("q", [], None), language))
+    empty = render_answer(Answer("q", False, 0.0, None, []), language)
+    assert words["no_hits"] in html.unescape(empty)
 
 
 def test_both_languages_have_every_message():
