@@ -127,6 +127,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "add": "Add to index",
         "upload_status": "Upload status",
         "viewer_title": "### Source",
+        "mode_hybrid": "hybrid",
+        "mode_dense": "dense",
+        "mode_keyword": "keyword",
+        "column_document": "document",
+        "column_passages": "passages",
+        "colon": ": ",
         "close_viewer": "Close",
         "found": "Found",
         "found_text": "the answer is the highlighted sentence of the first passage",
@@ -138,7 +144,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_judgement_text": (
             "this index's encoder has no calibration, so whether this answers is not judged"
         ),
-        "confidence": "confidence",
+        "confidence": " (confidence {value})",
         "answer": "Answer",
         "closest": "Closest passages",
         "no_hits": "No passage of this index matches the question (or the index is empty).",
@@ -194,6 +200,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "add": "加入索引",
         "upload_status": "上传状态",
         "viewer_title": "### 原文",
+        "mode_hybrid": "混合",
+        "mode_dense": "语义",
+        "mode_keyword": "关键词",
+        "column_document": "文档",
+        "column_passages": "段落数",
+        "colon": "：",
         "close_viewer": "关闭",
         "found": "找到答案",
         "found_text": "答案是第一段中高亮的句子",
@@ -201,7 +213,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "not_found_text": "本索引中没有足够好地回答该问题的内容。下面列出最接近的段落。",
         "no_judgement": "无法判断",
         "no_judgement_text": "本索引的编码器没有校准数据，因此不判断是否找到答案",
-        "confidence": "置信度",
+        "confidence": "（置信度 {value}）",
         "answer": "答案",
         "closest": "最接近的段落",
         "no_hits": "本索引中没有与问题匹配的段落（或索引为空）。",
@@ -483,11 +495,12 @@ def render_verdict(result: Any, language: str = "en") -> str:
     shown = (
         ""
         if result.confidence is None
-        else f" ({say(language, 'confidence')} {result.confidence:.3f})"
+        else say(language, "confidence", value=f"{result.confidence:.3f}")
     )
     return (
-        f'<p class="qa-verdict {css}"><strong>{escape(say(language, key))}</strong>: '
-        f"{escape(say(language, key + '_text'))}{shown}</p>"
+        f'<p class="qa-verdict {css}"><strong>{escape(say(language, key))}</strong>'
+        f"{escape(say(language, 'colon'))}"
+        f"{escape(say(language, key + '_text'))}{escape(shown)}</p>"
     )
 
 
@@ -520,7 +533,8 @@ def render_answer(
         page = hit_page(best)
         page_note = f" &#183; {escape(say(language, 'page', page=page))}" if page else ""
         answer_line = (
-            f'<p class="qa-answer-line"><strong>{escape(say(language, "answer"))}</strong>: '
+            f'<p class="qa-answer-line"><strong>{escape(say(language, "answer"))}</strong>'
+            f"{escape(say(language, 'colon'))}"
             f"<mark>{escape(sentence)}</mark> "
             f'<a class="qa-cite" href="#qa-card-{answer_id}-{best.rank}">'
             f"[{best.rank}{page_note}]</a></p>"
@@ -1064,18 +1078,21 @@ def build_app(
             raise gr.Error(str(exc)) from exc
         return [hit.to_dict() for hit in result.hits]
 
-    def describe(name: str, language: str) -> tuple[str, list[list[Any]]]:
-        """Describe an index and list its documents."""
+    def describe(name: str, language: str) -> tuple[str, Any]:
+        """Describe an index and list its documents (a table with headers in ``language``:
+        Gradio's i18n does not reach a table's headers)."""
+        headers = [say(language, "column_document"), say(language, "column_passages")]
         try:
-            return _index_info(library, name, language), library.documents(name)
+            info, rows = _index_info(library, name, language), library.documents(name)
         except QAError as exc:
-            return escape(f"⚠️ {exc}"), []
+            info, rows = escape(f"⚠️ {exc}"), []
+        return info, {"headers": headers, "data": rows}
 
-    def show_index(name: str, request: gr.Request) -> tuple[str, list[list[Any]]]:
+    def show_index(name: str, request: gr.Request) -> tuple[str, Any]:
         """Describe an index and list its documents."""
         return describe(name, request_language(request, lang))
 
-    def refresh(name: str, request: gr.Request) -> tuple[Any, str, list[list[Any]]]:
+    def refresh(name: str, request: gr.Request) -> tuple[Any, str, Any]:
         """Re-read the list of indexes (another session may have made one)."""
         names = library.names()
         chosen = name if name in names else library.start_name
@@ -1088,7 +1105,7 @@ def build_app(
         current: str,
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio injects a progress bar
-    ) -> tuple[str, Any, str, list[list[Any]], Any]:
+    ) -> tuple[str, Any, str, Any, Any]:
         """Add uploaded files to a user index and switch to it."""
         language = request_language(request, lang)
 
@@ -1119,7 +1136,9 @@ def build_app(
             None,
         )
 
-    start_info, start_rows = describe(library.start_name, lang or "en")
+    start_language = lang or "en"
+    start_info, _ = describe(library.start_name, start_language)
+    start_rows = library.documents(library.start_name)
     with gr.Blocks(
         title="qa · ask your documents",
         analytics_enabled=False,
@@ -1162,7 +1181,11 @@ def build_app(
                         )
                     example_groups[language] = group
                 k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label=label("k"))
-                mode = gr.Radio(list(MODES), value="hybrid", label=label("mode"))
+                mode = gr.Radio(
+                    [(label(f"mode_{name}"), name) for name in MODES],
+                    value="hybrid",
+                    label=label("mode"),
+                )
                 index_name = gr.Dropdown(
                     choices=library.names(),
                     value=library.start_name,
@@ -1175,7 +1198,10 @@ def build_app(
                 )
                 documents = gr.Dataframe(
                     value=start_rows,
-                    headers=["document", "passages"],
+                    headers=[
+                        say(lang or "en", "column_document"),
+                        say(lang or "en", "column_passages"),
+                    ],
                     datatype=["str", "number"],
                     interactive=False,
                     max_height=240,
