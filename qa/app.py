@@ -440,13 +440,16 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
+def _pages(page: int, last_page: int | None) -> str:
+    return f"{page}\u2013{last_page}" if last_page and last_page != page else str(page)
+
+
 def render_where(hit: Hit, language: str = "en") -> str:
     """File, paragraph, page (for PDFs) and score of a hit, escaped."""
     parts = [escape(Path(hit.source).name), f"&#182;{hit.paragraph}"]
     page = hit_page(hit)
     if page is not None:
-        last = getattr(hit, "last_page", None)
-        pages = f"{page}\u2013{last}" if last and last != page else str(page)
+        pages = _pages(page, getattr(hit, "last_page", None))
         parts.append(escape(say(language, "page", page=pages)))
     parts.append(f'<span class="qa-score">{say(language, "score")} {hit.score:.3f}</span>')
     return " &#183; ".join(parts)
@@ -639,7 +642,7 @@ def render_source(library: Library, token: str, language: str = "en") -> str:
     for shown in context.paragraphs:
         where = [f"&#182;{shown.paragraph}"]
         if shown.page is not None:
-            where.append(escape(say(language, "page", page=shown.page)))
+            where.append(escape(say(language, "page", page=_pages(shown.page, shown.last_page))))
         crumbs = [c for c in shown.section.split(SECTION_SEPARATOR) if c.strip()]
         if crumbs:
             where.insert(0, escape(crumbs[-1]))

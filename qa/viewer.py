@@ -49,6 +49,7 @@ class ContextParagraph:
     section: str
     paragraph: int
     page: int | None
+    last_page: int | None
     focus: bool
 
 
@@ -132,6 +133,7 @@ def passage_context(
             section=passages[n].section_path,
             paragraph=passages[n].paragraph,
             page=page_of(passages[n]),
+            last_page=last_page_of(passages[n]),
             focus=n == position,
         )
         for n in same[first:end]
