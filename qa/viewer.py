@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import difflib
 import io
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,10 @@ CONTEXT_AROUND = 4
 PAGE_SCALE = 1.5
 # A matched run of characters shorter than this is treated as chance (a common word).
 MIN_MATCH_CHARS = 4
+# PDFium is not thread-safe and the web server shows pages from several threads: one page
+# is rendered at a time. (Reading PDFs for indexing must hold the same lock when it uses
+# PDFium too.)
+PDFIUM_LOCK = threading.Lock()
 MARK_FILL = (250, 204, 21, 80)
 MARK_OUTLINE = (202, 138, 4, 255)
 
@@ -191,10 +196,29 @@ def render_marked_page(
     without a text layer (a scan) or without the passage is rendered with no region.
     Raises DocumentError naming the file (and page) when it cannot be read.
     """
+    path = Path(pdf_path)
+    with PDFIUM_LOCK:
+        image, height, boxes, pages = _render(path, page, passage_text, scale)
+    regions = [
+        (
+            max(0, int(left * scale) - 2),
+            max(0, int((height - top) * scale) - 2),
+            min(image.width, int(right * scale) + 2),
+            min(image.height, int((height - bottom) * scale) + 2),
+        )
+        for left, bottom, right, top in boxes
+        if right > left and top > bottom
+    ]
+    return MarkedPage(_draw(image, regions), page, pages, regions)
+
+
+def _render(
+    path: Path, page: int, passage_text: str, scale: float
+) -> tuple[Image.Image, float, list[tuple[float, float, float, float]], int]:
+    """Render the page and find the passage's boxes (PDF points); hold PDFIUM_LOCK."""
     import pypdfium2 as pdfium  # loaded only when a PDF page is shown
     import pypdfium2.raw as pdfium_c
 
-    path = Path(pdf_path)
     try:
         document = pdfium.PdfDocument(str(path))
     except (pdfium.PdfiumError, OSError) as exc:
@@ -217,23 +241,14 @@ def render_marked_page(
             if span is not None:
                 for n in range(text_page.count_rects(span[0], span[1] - span[0])):
                     boxes.append(text_page.get_rect(n))
+            text_page.close()
         except pdfium.PdfiumError as exc:
             raise DocumentError(f"{path}, page {page}: cannot render the page ({exc})") from exc
         finally:
             pdf_page.close()
     finally:
         document.close()
-    regions = [
-        (
-            max(0, int(left * scale) - 2),
-            max(0, int((height - top) * scale) - 2),
-            min(image.width, int(right * scale) + 2),
-            min(image.height, int((height - bottom) * scale) + 2),
-        )
-        for left, bottom, right, top in boxes
-        if right > left and top > bottom
-    ]
-    return MarkedPage(_draw(image, regions), page, pages, regions)
+    return image, height, boxes, pages
 
 
 def _draw(image: Image.Image, regions: list[tuple[int, int, int, int]]) -> Image.Image:

@@ -214,3 +214,14 @@ def test_the_chat_viewer_shows_the_pdf_page_with_the_passage_marked(pdf_path, tm
     assert 'data-regions="0"' not in body
     assert '<img class="qa-page"' in body and 'src="data:image/png;base64,' in body
     assert "第 1 页，共 2 页" in body
+
+
+def test_pages_rendered_from_many_threads_at_once_are_all_right(pdf_path):
+    """The web server shows pages from several threads; PDFium itself is not thread-safe."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [SECOND, FIRST, SPANNING_HEAD + SPANNING_TAIL] * 4
+    alone = {text: render_marked_page(pdf_path, 1, text).regions for text in set(texts)}
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        together = list(pool.map(lambda t: render_marked_page(pdf_path, 1, t).regions, texts))
+    assert together == [alone[text] for text in texts]
