@@ -85,7 +85,9 @@ class MarkedPage:
     def png_data_url(self) -> str:
         """The image as a ``data:image/png;base64,...`` URL (no file is served)."""
         buffer = io.BytesIO()
-        self.image.save(buffer, format="PNG", optimize=True)
+        # optimize=True made it 3% smaller and 2.5 times slower (measured: 64 KB in 127-143
+        # ms against 66 KB in 49-53 ms for a rendered A4 text page, machine busy).
+        self.image.save(buffer, format="PNG")
         return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
