@@ -44,7 +44,7 @@ from typing import Any
 import gradio as gr
 
 from qa.bundled import default_index, default_index_dir, index_root
-from qa.chunking import SECTION_SEPARATOR
+from qa.chunking import SECTION_SEPARATOR, Passage
 from qa.encoders import DEFAULT_ENCODER, load_encoder
 from qa.errors import QAError, QueryError
 from qa.index import AddReport, Index
@@ -162,6 +162,8 @@ MESSAGES: dict[str, dict[str, str]] = {
             "This passage is no longer in the index (the document was changed): ask again."
         ),
         "viewer_failed": "Cannot show the source: {error}.",
+        "viewer_file_gone": "{name} is no longer where it was indexed: its page cannot be shown.",
+        "viewer_file_changed": "{name} changed since it was indexed: its page is not shown.",
         "passage_count": "{count} passage",
         "passages_count": "{count} passages",
         "document_count": "{count} document",
@@ -229,6 +231,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "viewer_page_unmarked": "未能在本页定位该段落",
         "viewer_gone": "该段落已不在索引中（文档已更改）：请重新提问。",
         "viewer_failed": "无法显示原文：{error}。",
+        "viewer_file_gone": "{name} 已不在建立索引时的位置，无法显示其页面。",
+        "viewer_file_changed": "{name} 在建立索引后已被修改，不显示其页面。",
         "passage_count": "{count} 段",
         "passages_count": "{count} 段",
         "document_count": "{count} 个文档",
@@ -618,10 +622,10 @@ def render_source(library: Library, token: str, language: str = "en") -> str:
     """
     index_name, source_digest, paragraph, text_digest = parse_source_token(token)
     index = library.get(index_name)
-    sources = [info.source for info in index.sources if _digest(info.source) == source_digest]
-    if not sources:
+    recorded = [info for info in index.sources if _digest(info.source) == source_digest]
+    if not recorded:
         raise QAError(say(language, "viewer_gone"))
-    source = sources[0]
+    source = recorded[0].source
     passages = index.passages
     candidates = [
         n for n, p in enumerate(passages) if p.source == source and p.paragraph == paragraph
@@ -657,22 +661,43 @@ def render_source(library: Library, token: str, language: str = "en") -> str:
         parts.append(f'<p class="qa-more">{more}</p>')
     focus = passages[position]
     first_page = page_of(focus)
-    if first_page is not None and Path(source).suffix.lower() == ".pdf" and Path(source).is_file():
-        last = min(last_page_of(focus) or first_page, first_page + MAX_VIEWER_PAGES - 1)
-        for page in range(first_page, last + 1):
-            marked = render_marked_page(source, page, focus.text)
-            caption = say(language, "viewer_page", page=page, pages=marked.pages)
-            if not marked.regions:
-                caption += " · " + say(language, "viewer_page_unmarked")
-            parts.append(
-                f'<figure class="qa-page-figure" data-page="{page}" '
-                f'data-regions="{len(marked.regions)}">'
-                f"<figcaption>{escape(caption)}</figcaption>"
-                f'<img class="qa-page" alt="{escape(caption)}" src="{marked.png_data_url()}">'
-                "</figure>"
-            )
+    if first_page is not None and Path(source).suffix.lower() == ".pdf":
+        parts += _render_pages(source, recorded[0].sha256, focus, first_page, language)
     parts.append("</div>")
     return "".join(parts)
+
+
+def _render_pages(
+    source: str, sha256: str, focus: Passage, first_page: int, language: str
+) -> list[str]:
+    """The focus passage's PDF page(s) with the passage marked, as HTML figures; a file that
+    is gone, changed since it was indexed, or unreadable gets a line saying so instead."""
+    name = Path(source).name
+    try:
+        digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    except OSError:
+        return [render_notice(say(language, "viewer_file_gone", name=name))]
+    if digest != sha256:
+        return [render_notice(say(language, "viewer_file_changed", name=name))]
+    last = min(last_page_of(focus) or first_page, first_page + MAX_VIEWER_PAGES - 1)
+    figures = []
+    for page in range(first_page, last + 1):
+        try:
+            marked = render_marked_page(source, page, focus.text)
+        except QAError as exc:
+            figures.append(render_notice(_without_paths(str(exc), {source: name})))
+            continue
+        caption = say(language, "viewer_page", page=page, pages=marked.pages)
+        if not marked.regions:
+            caption += " · " + say(language, "viewer_page_unmarked")
+        figures.append(
+            f'<figure class="qa-page-figure" data-page="{page}" '
+            f'data-regions="{len(marked.regions)}">'
+            f"<figcaption>{escape(caption)}</figcaption>"
+            f'<img class="qa-page" alt="{escape(caption)}" src="{marked.png_data_url()}">'
+            "</figure>"
+        )
+    return figures
 
 
 # ---- indexes ----------------------------------------------------------------------------

@@ -197,9 +197,12 @@ def test_bad_pages_and_files_are_clear_errors(pdf_path, tmp_path):
 
 def test_the_chat_viewer_shows_the_pdf_page_with_the_passage_marked(pdf_path, tmp_path):
     """End to end through the app's viewer: an index built from the PDF, a hit, its page."""
+    import shutil
+
     import qa
     from qa.app import Library, render_source, source_token
 
+    pdf_path = Path(shutil.copy(pdf_path, tmp_path / "report.pdf"))
     index = qa.Index.build([pdf_path])
     hit = index.search("白沙村有多少农户？", k=1)[0]
     assert "白沙村" in hit.text
@@ -214,6 +217,15 @@ def test_the_chat_viewer_shows_the_pdf_page_with_the_passage_marked(pdf_path, tm
     assert 'data-regions="0"' not in body
     assert '<img class="qa-page"' in body and 'src="data:image/png;base64,' in body
     assert "第 1 页，共 2 页" in body
+    # The context stays when the page cannot be shown: a changed file, a file gone.
+    with pdf_path.open("ab") as changed:
+        changed.write(b"\n% appended after indexing\n")
+    body = render_source(library, source_token(library.start_name, hit), "en")
+    assert "changed since it was indexed" in body and "<img" not in body
+    assert 'class="qa-ctx qa-focus"' in body
+    pdf_path.unlink()
+    body = render_source(library, source_token(library.start_name, hit), "en")
+    assert "no longer where it was indexed" in body and 'class="qa-ctx qa-focus"' in body
 
 
 def test_pages_rendered_from_many_threads_at_once_are_all_right(pdf_path):
