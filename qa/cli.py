@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from qa.evaluation import askable_questions, contexts_index, format_table, read_
 from qa.index import CHECKPOINT_FOLDER, VECTOR_INDEX_KINDS, Index
 from qa.lexical import DEFAULT_TOKENIZER, TOKENIZERS
 from qa.search import MODES, Hit
-from qa.store import is_index_folder
+from qa.store import LOCK, is_index_folder, writing
 
 if TYPE_CHECKING:
     from qa.milvus_store import MilvusIndex
@@ -130,6 +131,20 @@ def _build(args: argparse.Namespace) -> int:
     if args.store is not None:
         return _build_store(args)
     folder: Path = args.index or _default_build_folder(args.paths)
+    created = not folder.exists()
+    try:
+        # The lock is held from reading the index to saving it: concurrent builds queue.
+        with writing(folder):
+            return _build_locked(args, folder)
+    except BaseException:
+        if created:  # a failed build into a new folder leaves nothing behind
+            (folder / LOCK).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _build_locked(args: argparse.Namespace, folder: Path) -> int:
     settings = ChunkingSettings(max_chars=args.max_chars)
     # Vectors computed so far live here until the index is saved: a rerun resumes.
     checkpoint = folder / CHECKPOINT_FOLDER
