@@ -221,6 +221,14 @@ def _connect(location: StoreLocation) -> Any:
             raise IndexStoreError(
                 f"{location.uri}: milvus-lite is not installed: pip install milvus-lite"
             ) from exc
+    if location.lite_path is not None:
+        holder = _lite_holder(location.lite_path)
+        if holder is not None:
+            raise IndexStoreError(
+                f"{location.uri} is open in another process ({holder}): milvus-lite lets one "
+                "process open a file at a time; stop that process, or keep the store on a "
+                "Milvus server (milvus://HOST:PORT/COLLECTION) for several processes"
+            )
     options: dict[str, Any] = {}
     if location.lite_path is not None:
         # The in-process milvus-lite server answers keepalive pings with "too many pings".
@@ -245,6 +253,32 @@ def _connect(location: StoreLocation) -> Any:
         raise IndexStoreError(
             f"cannot open Milvus at {location.uri}: {_reason(exc)}{hint}"
         ) from exc
+
+
+def _lite_holder(path: Path) -> str | None:
+    """Who holds milvus-lite's lock on a store file when another process does (from
+    /proc/locks, so Linux only), as "pid N: command"; None when no one else does."""
+    try:
+        info = os.stat(path / "LOCK")  # milvus-lite 3 keeps its data in a folder
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return None
+    wanted = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    for line in lines:
+        # "1: FLOCK  ADVISORY  WRITE 19933 fe:00:2146355 0 EOF"; a waiter's line has "->".
+        fields = line.split()
+        if len(fields) < 6 or fields[1] != "FLOCK" or fields[5] != wanted:
+            continue
+        pid = fields[4]
+        if pid == str(os.getpid()):
+            return None  # this process has it open: pymilvus reuses its server
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").strip()
+        except OSError:
+            command = b""
+        shown = " ".join(command.decode("utf-8", "replace").split())[:200]
+        return f"pid {pid}: {shown}" if shown else f"pid {pid}"
+    return None
 
 
 def _stable_id(*parts: object) -> int:
@@ -403,7 +437,21 @@ class MilvusIndex:
             # milvus-lite searches a flat index fastest; a server gets a graph that scales.
             vector_index = "flat" if location.lite_path is not None else "hnsw"
         index = cls(location, client, encoder, settings, tokenizer, vector_index)
-        index._create_collections()
+        try:
+            index._create_collections()
+            return index
+        except (_CreatedElsewhere, IndexStoreError):
+            # Two processes creating one store at once: the one that finishes first wins
+            # and the other opens it (a failure with no store made is still an error).
+            properties = _created_elsewhere(client, location)
+            if properties is None:
+                raise
+        index = cls._open(location, client, properties, model)
+        if index.settings != settings or index.tokenizer != tokenizer:
+            raise IndexStoreError(
+                f"{uri} was just created by another process with other chunking or "
+                f"tokenizer settings ({asdict(index.settings)}, {index.tokenizer})"
+            )
         return index
 
     @classmethod
@@ -565,6 +613,10 @@ class MilvusIndex:
     ) -> None:
         existing = _read_properties(self._client, self.location, name, role)
         if existing is not None:
+            if name == self.location.collection or self._call(
+                "has_collection", self.location.collection
+            ):
+                raise _CreatedElsewhere  # another process has just made the store
             # Left by a create that stopped before the passages collection was made.
             self._call("drop_collection", name)
         index_params = self._client.prepare_index_params()
@@ -1146,6 +1198,32 @@ def _read_properties(
             "(it was not made by qa); choose another collection name"
         )
     return properties
+
+
+class _CreatedElsewhere(Exception):
+    """Another process created the store's collections while this one was creating them."""
+
+
+# Seconds a store creation that lost a race waits for the winner's passages collection.
+CREATE_RACE_SECONDS = 30.0
+
+
+def _created_elsewhere(client: Any, location: StoreLocation) -> dict[str, str] | None:
+    """The properties of the store once another process has finished creating it, or None."""
+    deadline = time.monotonic() + CREATE_RACE_SECONDS
+    while True:
+        try:
+            names = (location.collection, location.windows, location.source_table)
+            if not any(_call(client, location, "has_collection", name) for name in names):
+                return None  # nobody is creating it: the failure was this process's own
+            properties = _read_properties(client, location)
+            if properties is not None:
+                return properties
+        except IndexStoreError:
+            return None
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.2)
 
 
 def _drop_collections(client: Any, location: StoreLocation) -> None:
