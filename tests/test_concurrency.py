@@ -120,7 +120,7 @@ def test_eight_writers_at_once_lose_and_duplicate_nothing(tmp_path, reliability:
                 assert "(1 added," in out
         assert_each_file_once(folder, [0, *mine], docs)
     assert waited > 0
-    reliability["concurrent writers (8 at once x 10 rounds), files lost or duplicated: 0"] += (
+    reliability["writers at once (8 x 10 rounds): files written (0 lost or duplicated)"] += (
         ROUNDS * WRITERS
     )
     reliability["writers that waited for the lock with a message"] += waited
@@ -279,3 +279,73 @@ def _doc(tmp_path: Path, n: int) -> Path:
     path = tmp_path / f"f{n}.txt"
     path.write_text(text_of(n), encoding="utf-8")
     return path
+
+
+# ---- a running server and the command line on one index ------------------------------
+
+
+def _ask_until(client: object, n: int, index: str, seconds: float = 5.0) -> float:
+    """Ask the server about file n until a hit comes from it; return how long it took."""
+    started = time.monotonic()
+    while True:
+        hits = client.predict(  # type: ignore[attr-defined]
+            f"第{n}号水库哪年建成？", 3, "hybrid", index, api_name="/ask"
+        )
+        if any(Path(hit["source"]).name == f"f{n}.txt" for hit in hits):
+            return time.monotonic() - started
+        assert time.monotonic() - started < seconds, f"the server never answered from f{n}.txt"
+        time.sleep(0.2)
+
+
+def test_server_and_command_line_interleaved(saved_report_index, tmp_path, reliability):
+    from gradio_client import Client, handle_file
+
+    from tests.app_server import make_root, running_server
+
+    root = make_root(saved_report_index, tmp_path / "root")
+    folder = root / "shared"
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for n in range(8):
+        (docs / f"f{n}.txt").write_text(text_of(n), encoding="utf-8")
+
+    def cli_add(n: int) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            qa_build(str(docs / f"f{n}.txt"), "--index", str(folder)), **_pipes(), timeout=300
+        )
+        assert result.returncode == 0, result.stderr
+        return result
+
+    def upload(n: int) -> str:
+        status, *_ = client.predict(
+            [handle_file(str(docs / f"f{n}.txt"))], "shared", "leping", api_name="/upload"
+        )
+        return str(status)
+
+    cli_add(0)
+    with running_server(root, tmp_path) as url:
+        client = Client(url, verbose=False, analytics_enabled=False)
+        _ask_until(client, 0, "shared")  # the server answers from the CLI's first file
+        assert "Added f1.txt" in upload(1)
+        _ask_until(client, 1, "shared")
+        cli_add(2)  # the server has the index loaded: it must notice the new generation
+        switch = _ask_until(client, 2, "shared")
+        _, table = client.predict("shared", api_name="/documents")
+        assert sorted(row[0] for row in table["data"]) == ["f0.txt", "f1.txt", "f2.txt"]
+        assert "Added f3.txt" in upload(3)  # saved onto the CLI's generation, not over it
+        # Both at once: an upload while `qa build` writes.
+        builder = threading.Thread(target=cli_add, args=(4,))
+        builder.start()
+        assert "Added f5.txt" in upload(5)
+        builder.join()
+        for n in (4, 5, 0, 1, 2, 3):
+            _ask_until(client, n, "shared")
+        _, table = client.predict("shared", api_name="/documents")
+        assert len(table["data"]) == 6
+    index = qa.Index.load(folder)
+    names = sorted(Path(info.source).name for info in index.sources)
+    assert names == [f"f{n}.txt" for n in range(6)]
+    texts = [p.text for p in index.passages]
+    assert all(sum(token_of(n) in t for t in texts) == 1 for n in range(6))
+    reliability["server and CLI interleaved: files written (0 lost)"] += 6
+    print(f"\nthe server answered from the CLI's new file {switch:.2f} s after the build ended")
