@@ -100,8 +100,10 @@ def _lock_file(folder: Path, notify: Callable[[str], None]) -> int:
             except BlockingIOError:
                 notify(f"waiting for {_holder(fd)}, which is writing {folder} ...")
                 fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError as exc:
+        except BaseException as exc:
             os.close(fd)
+            if not isinstance(exc, OSError):
+                raise
             if exc.errno in _NO_LOCKS:
                 raise IndexStoreError(
                     f"cannot write to {folder}: its file system does not support file locks "
@@ -110,10 +112,11 @@ def _lock_file(folder: Path, notify: Callable[[str], None]) -> int:
                 ) from exc
             raise IndexStoreError(f"cannot lock {path}: {exc.strerror or exc}") from exc
         if _same_file(fd, path):
-            os.ftruncate(fd, 0)
             command = " ".join(sys.argv)[:200] or "python"
             started = time.strftime("%H:%M:%S")
-            os.pwrite(fd, f"pid {os.getpid()} ({command}, since {started})\n".encode(), 0)
+            with contextlib.suppress(OSError):  # only informative (a full disk refuses it)
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"pid {os.getpid()} ({command}, since {started})\n".encode(), 0)
             return fd
         # The lock file was deleted or replaced while we waited: lock the new one.
         os.close(fd)
