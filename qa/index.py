@@ -740,22 +740,31 @@ class Index:
         """Move onto the live generation of ``folder`` if it is newer (holding _write_lock)."""
         if read_pointer(folder) == self._pointer:
             return False
-        generation, manifest, pointer = _read_live(folder)
-        if generation.name == self._generation:
-            self._pointer = pointer
-            return False
-        encoder_name, encoder_dim, settings, tokenizer, _ = _parse_manifest(generation, manifest)
-        if (encoder_name, encoder_dim, settings, tokenizer) != (
-            self.encoder.name,
-            self.encoder.dim,
-            self.settings,
-            self.tokenizer,
-        ):
-            raise IndexStoreError(
-                f"{folder} was rebuilt with another encoder, chunking or tokenizer "
-                f"({generation.name}); load it again"
+        for attempt in range(LOAD_ATTEMPTS):
+            generation, manifest, pointer = _read_live(folder)
+            if generation.name == self._generation:
+                self._pointer = pointer
+                return False
+            encoder_name, encoder_dim, settings, tokenizer, _ = _parse_manifest(
+                generation, manifest
             )
-        contents = _read_contents(generation, manifest, encoder_dim)
+            if (encoder_name, encoder_dim, settings, tokenizer) != (
+                self.encoder.name,
+                self.encoder.dim,
+                self.settings,
+                self.tokenizer,
+            ):
+                raise IndexStoreError(
+                    f"{folder} was rebuilt with another encoder, chunking or tokenizer "
+                    f"({generation.name}); load it again"
+                )
+            try:
+                contents = _read_contents(generation, manifest, encoder_dim)
+                break
+            except IndexStoreError:
+                # Replaced (and removed) by a writer while we read it: read the new one.
+                if attempt + 1 == LOAD_ATTEMPTS or read_pointer(folder) == pointer:
+                    raise
         if self._changed:
             mine = _rows_of(self._contents, self._changed, self.encoder.dim)
             contents = _merged(

@@ -349,3 +349,38 @@ def test_server_and_command_line_interleaved(saved_report_index, tmp_path, relia
     assert all(sum(token_of(n) in t for t in texts) == 1 for n in range(6))
     reliability["server and CLI interleaved: files written (0 lost)"] += 6
     print(f"\nthe server answered from the CLI's new file {switch:.2f} s after the build ended")
+
+
+SAVER = """
+import sys
+import qa
+folder = sys.argv[1]
+index = qa.Index.load(folder)
+for n in range(int(sys.argv[2])):
+    index.save()  # a new generation each time; the one before is removed
+print("saved", flush=True)
+"""
+
+
+def test_loading_while_a_writer_replaces_generations_never_fails(tmp_path, reliability):
+    folder = qa.Index.build([_doc(tmp_path, 1), _doc(tmp_path, 2)], model=MODEL).save(
+        tmp_path / "idx"
+    )
+    saver = subprocess.Popen([sys.executable, "-c", SAVER, str(folder), "60"], **_pipes())
+    loads = switches = 0
+    generations = set()
+    follower = qa.Index.load(folder, follow=True)
+    while saver.poll() is None:
+        index = qa.Index.load(folder)  # every checksum checked, on whichever generation
+        generations.add(index._generation)
+        assert len(index.sources) == 2
+        loads += 1
+        switches += follower.refresh()  # the same, for an index that follows its folder
+        assert len(follower.sources) == 2
+    out, err = saver.communicate()
+    assert saver.returncode == 0 and out == "saved\n", err
+    assert len(generations) > 5 and switches > 5  # they really met many generations
+    reliability["loads while a writer replaced generations (0 failed)"] += loads
+    reliability["refreshes onto a new generation while a writer replaced them (0 failed)"] += (
+        switches
+    )
