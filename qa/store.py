@@ -371,11 +371,15 @@ def read_manifest(generation: Path, verify: bool = True) -> dict[str, Any]:
             raise IndexStoreError(f"{manifest_path} is damaged: bad file list ({exc})") from exc
         for name, size, sha256 in listed:
             path = generation / name
-            if not path.is_file():
+            try:
+                actual = path.stat().st_size if path.is_file() else None
+                checksum = file_sha256(path) if actual == size else None
+            except OSError as exc:  # removed by a writer meanwhile, or unreadable
+                raise IndexStoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
+            if actual is None:
                 raise IndexStoreError(f"{path} is missing from the index")
-            actual = path.stat().st_size
             if actual != size:
                 raise IndexStoreError(f"{path} is damaged: {actual} bytes, expected {size}")
-            if file_sha256(path) != sha256:
+            if checksum != sha256:
                 raise IndexStoreError(f"{path} is damaged: its checksum does not match")
     return manifest
