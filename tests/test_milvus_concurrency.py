@@ -19,8 +19,7 @@ import pytest
 pytest.importorskip("milvus_lite", reason="the Milvus store tests need milvus-lite (pip package)")
 
 from qa.milvus_store import MilvusIndex  # noqa: E402
-
-from .test_concurrency import cli_env, qa_build, text_of, token_of  # noqa: E402
+from tests.test_concurrency import cli_env, qa_build, text_of, token_of  # noqa: E402
 
 FILES_PER_WRITER = 4
 ROUNDS = 3
