@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import copy
 import hashlib
 import ipaddress
@@ -46,12 +47,12 @@ import gradio as gr
 from qa.bundled import default_index, default_index_dir, index_root
 from qa.chunking import SECTION_SEPARATOR, Passage
 from qa.encoders import DEFAULT_ENCODER, load_encoder
-from qa.errors import QAError, QueryError
+from qa.errors import IndexStoreError, QAError, QueryError
 from qa.index import AddReport, Index
 from qa.ingest import SUPPORTED_SUFFIXES, Document, read_document
 from qa.milvus_store import DEFAULT_COLLECTION, MilvusIndex, parse_store_uri
 from qa.search import MODES, Hit, check_mode, check_question
-from qa.store import is_index_folder
+from qa.store import is_index_folder, writing
 from qa.viewer import last_page_of, page_of, passage_context, render_marked_page
 
 log = logging.getLogger(__name__)
@@ -733,7 +734,10 @@ class Library:
 
     User indexes are folders ``<root>/<name>``, created by the first upload to that name;
     uploaded files are kept in ``<root>/<name>/files/``. The bundled report's index and an
-    index opened from outside the root are read-only. Writes are serialised by one lock.
+    index opened from outside the root are read-only. Uploads are serialised by one lock
+    in the process and by the index folder's write lock across processes; the indexes
+    follow their folders, so what `qa build` or another server saves there is searched
+    and listed within about a second.
 
     With ``store`` (a Milvus store URI) the app starts on that store instead, named after
     its collection (a milvus-lite file's name for its default collection); uploads go into
@@ -809,7 +813,8 @@ class Library:
             elif self._is_bundled(folder):
                 index = default_index()
             elif is_index_folder(folder):
-                index = Index.load(folder)
+                # Follow the folder: what `qa build` or another server saves there shows.
+                index = Index.load(folder, follow=True)
             else:
                 raise QAError(f"there is no index called {name!r}")
             self._cache[name] = index
@@ -878,18 +883,29 @@ class Library:
         if not accepted:
             return UploadResult(lines or [say(language, "nothing_to_add")])
 
+        if not self._is_store(name):
+            _check_index_folder(folder)
         with self._write_lock:
             try:
-                index = self._writable(name, folder)
-                report = index.add_documents(
-                    [doc for _, doc in accepted], progress=progress or False
-                )
-                if report.changed:
-                    if isinstance(index, MilvusIndex):
-                        index.save()  # rows are in Milvus already: flush them
-                    else:
-                        index.save(folder)
-                    _copy_files(accepted, report)
+                # Other processes may write this folder too: hold its lock from reading the
+                # newest generation to saving (a Milvus store orders its own writes).
+                locked = writing(folder) if not self._is_store(name) else contextlib.nullcontext()
+                with locked:
+                    index = self._writable(name, folder)
+                    if isinstance(index, Index):
+                        try:
+                            index.refresh()
+                        except IndexStoreError:  # rebuilt with other settings meanwhile
+                            index = Index.load(folder, follow=True)
+                    report = index.add_documents(
+                        [doc for _, doc in accepted], progress=progress or False
+                    )
+                    if report.changed:
+                        if isinstance(index, MilvusIndex):
+                            index.save()  # rows are in Milvus already: flush them
+                        else:
+                            index.save(folder)
+                        _copy_files(accepted, report)
             except Exception:
                 with self._cache_lock:  # the in-memory index may hold unsaved passages
                     self._cache.pop(name, None)
@@ -910,10 +926,19 @@ class Library:
         if self._is_store(name):
             return MilvusIndex.load(str(self.store))
         if is_index_folder(folder):
-            return Index.load(folder)
-        if folder.exists() and any(not c.name.startswith(".") for c in folder.iterdir()):
-            raise QAError(f"{folder} exists and is not a qa index; choose another name")
-        return Index(load_encoder(DEFAULT_ENCODER))
+            return Index.load(folder, follow=True)
+        _check_index_folder(folder)
+        index = Index(load_encoder(DEFAULT_ENCODER))
+        index.follow = True
+        return index
+
+
+def _check_index_folder(folder: Path) -> None:
+    """Refuse a folder that holds something other than a qa index."""
+    if is_index_folder(folder) or not folder.is_dir():
+        return
+    if any(not c.name.startswith(".") for c in folder.iterdir()):
+        raise QAError(f"{folder} exists and is not a qa index; choose another name")
 
 
 def _same_path(a: Path, b: Path) -> bool:
