@@ -191,6 +191,8 @@ def _format_hit(hit: Hit, color: bool) -> str:
     after = hit.text[hit.sentence_end :]
     mark_on, mark_off = ("\033[1;33m", "\033[0m") if color else ("【", "】")
     where = f"{Path(hit.source).name} ¶{hit.paragraph}"
+    if hit.page_label:
+        where += f" {hit.page_label}"
     lines = [f"{hit.rank}. score {hit.score:.3f}  {where}"]
     if hit.section:
         lines.append(f"   {hit.section}")

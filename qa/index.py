@@ -523,6 +523,8 @@ class Index:
                     sentence=passage.text[start:end],
                     sentence_start=start,
                     sentence_end=end,
+                    page=passage.page,
+                    last_page=passage.last_page,
                 )
             )
         return hits
