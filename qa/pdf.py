@@ -1,0 +1,110 @@
+"""Reading PDF files page by page: the text layer, or OCR for a page that has none.
+
+PDFium (``pypdfium2``) opens the file (repairing a broken cross-reference table as
+viewers do, and opening a file encrypted with an empty user password) and reads one page
+at a time, closing it before the next, so memory holds one page and the text so far. A
+page without a text layer is rendered and read by OCR (:mod:`qa.ocr`), unless it has no
+content at all or renders blank: a blank page costs no OCR. The pages' text is then
+cleaned of running headers, footers, page numbers and font compatibility characters
+(:mod:`qa.pages`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from qa.errors import DocumentError
+from qa.pages import PagedText, clean_pages
+
+_log = logging.getLogger("qa")
+
+# Pages are rendered for OCR at this scale (144 dpi), smaller when the longest side
+# would pass MAX_RENDER_SIDE pixels (a huge page cannot make a huge bitmap).
+RENDER_SCALE = 2.0
+MAX_RENDER_SIDE = 3000
+
+
+def _ocr_page(page: object, path: Path, number: int, problems: list[str]) -> str:
+    """OCR of a page without a text layer; "" for a blank one (problems get the unread)."""
+    import pypdfium2.raw as pdfium_c
+
+    from qa import ocr
+
+    if pdfium_c.FPDFPage_CountObjects(page.raw) == 0:  # type: ignore[attr-defined]
+        return ""
+    width, height = page.get_size()  # type: ignore[attr-defined]
+    scale = min(RENDER_SCALE, MAX_RENDER_SIDE / max(width, height, 1.0))
+    try:
+        image = page.render(scale=scale).to_pil()  # type: ignore[attr-defined]
+    except Exception as exc:  # PDFium's errors are of its own types
+        problems.append(f"{path}: page {number}: cannot be rendered for OCR ({exc})")
+        return ""
+    if ocr.is_blank(image):
+        return ""
+    text = ocr.read_page(image)
+    if not text.strip():
+        problems.append(f"{path}: page {number}: no text could be read (OCR found none)")
+    return text
+
+
+def read_pdf(path: Path) -> PagedText:
+    """The text of every page of a PDF (see the module docstring).
+
+    Raises DocumentError naming the file when it is not a PDF that can be opened: damaged,
+    or encrypted with a password. A page that cannot be read is listed in ``problems``
+    (by file and page) and the rest is read.
+    """
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise DocumentError(f"{path}: the PDF is encrypted with a password") from exc
+        raise DocumentError(f"{path}: not a readable PDF ({exc})") from exc
+    problems: list[str] = []
+    numbers: list[int] = []
+    texts: list[str] = []
+    try:
+        count = len(document)
+        bar = tqdm(
+            total=count,
+            desc=path.name,
+            unit="page",
+            leave=False,
+            file=sys.stderr,
+            disable=None if count > 1 else True,
+        )
+        with bar:
+            for index in range(count):
+                number = index + 1
+                try:
+                    page = document[index]
+                except pdfium.PdfiumError as exc:
+                    problems.append(f"{path}: page {number}: cannot be read ({exc})")
+                    bar.update()
+                    continue
+                try:
+                    textpage = page.get_textpage()
+                    text = textpage.get_text_range()
+                    textpage.close()
+                    if not text.strip():
+                        text = _ocr_page(page, path, number, problems)
+                except pdfium.PdfiumError as exc:
+                    problems.append(f"{path}: page {number}: cannot be read ({exc})")
+                    text = ""
+                finally:
+                    page.close()
+                if text.strip():
+                    numbers.append(number)
+                    texts.append(text)
+                bar.update()
+    finally:
+        document.close()
+    for problem in problems:
+        _log.warning("%s", problem)
+    return PagedText(clean_pages(numbers, texts), problems)
