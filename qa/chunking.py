@@ -79,10 +79,15 @@ class Passage:
 
 @dataclass(frozen=True)
 class PageText:
-    """The text of one page of a document with pages; ``number`` counts from 1."""
+    """The text of one page of a document with pages; ``number`` counts from 1.
+
+    ``continues``: its last paragraph goes on at the top of the next page (the layout
+    says so), even if a sentence ends there.
+    """
 
     number: int
     text: str
+    continues: bool = False
 
 
 # Where the pages of a paragraph start: (character offset, page), offsets increasing.
@@ -212,8 +217,11 @@ def _split_long(text: str, max_chars: int) -> list[str]:
     return pieces
 
 
-def _normalized_lines(pieces: Iterable[str | PageText]) -> Iterator[tuple[str, int | None]]:
-    """Yield the lines of the text the pieces make up, each normalised, with its page.
+def _normalized_lines(
+    pieces: Iterable[str | PageText],
+) -> Iterator[tuple[str, int | None, bool]]:
+    """Yield the lines of the text the pieces make up, each normalised, with its page and
+    whether it goes on from the line before whatever that line ends with.
 
     Every rule of :func:`normalize_text` stays within a line (none matches a line break,
     and a line break is never removed), so normalising each run of whole lines gives the
@@ -222,12 +230,17 @@ def _normalized_lines(pieces: Iterable[str | PageText]) -> Iterator[tuple[str, i
     of its page (None is the page of text given as plain strings).
     """
     partial: list[str] = []  # the start of a line that goes on in the next piece
+    runs_on = False  # the page before said that its last paragraph goes on on this one
     for piece in pieces:
         if isinstance(piece, PageText):
             if partial:
-                yield from ((line, None) for line in normalize_text("".join(partial)).split("\n"))
+                block = normalize_text("".join(partial))
+                yield from ((line, None, False) for line in block.split("\n"))
                 partial = []
-            yield from ((line, piece.number) for line in normalize_text(piece.text).split("\n"))
+            for line in normalize_text(piece.text).split("\n"):
+                yield line, piece.number, runs_on
+                runs_on = runs_on and not line.strip()
+            runs_on = piece.continues
             continue
         cut = max(piece.rfind("\n"), piece.rfind("\r")) + 1
         if not cut:
@@ -237,13 +250,14 @@ def _normalized_lines(pieces: Iterable[str | PageText]) -> Iterator[tuple[str, i
         partial.append(piece if cut == len(piece) else piece[:cut])
         block = normalize_text("".join(partial))
         partial = [piece[cut:]] if cut < len(piece) else []
-        yield from ((line, None) for line in block.split("\n"))
+        yield from ((line, None, False) for line in block.split("\n"))
     if partial:
-        yield from ((line, None) for line in normalize_text("".join(partial)).split("\n"))
+        block = normalize_text("".join(partial))
+        yield from ((line, None, False) for line in block.split("\n"))
 
 
 def _logical_lines(
-    lines: Iterable[tuple[str, int | None]],
+    lines: Iterable[tuple[str, int | None, bool]],
 ) -> Iterator[tuple[str, _PageMarks]]:
     """Yield stripped non-empty lines, joining the lines that a page break cut apart.
 
@@ -251,7 +265,7 @@ def _logical_lines(
     """
     pending = ""
     marks: list[tuple[int, int | None]] = []
-    for raw, page in lines:
+    for raw, page, runs_on in lines:
         line = raw.strip()
         if not line:
             continue
@@ -261,7 +275,9 @@ def _logical_lines(
                 pending = ""
             yield line, ((0, page),)
             continue
-        if pending and not _ends_sentence(pending) and not _is_title_like(pending, line):
+        if pending and (
+            runs_on or (not _ends_sentence(pending) and not _is_title_like(pending, line))
+        ):
             pending = _join(pending, line)
             if page != marks[-1][1]:
                 marks.append((len(pending) - len(line), page))

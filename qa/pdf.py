@@ -12,13 +12,15 @@ cleaned of running headers, footers, page numbers and font compatibility charact
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from tqdm.auto import tqdm
 
 from qa.errors import DocumentError
-from qa.pages import PagedText, clean_pages
+from qa.pages import PagedText, TextLine, clean_pages, rows
 
 _log = logging.getLogger("qa")
 
@@ -28,27 +30,64 @@ RENDER_SCALE = 2.0
 MAX_RENDER_SIDE = 3000
 
 
-def _ocr_page(page: object, path: Path, number: int, problems: list[str]) -> str:
-    """OCR of a page without a text layer; "" for a blank one (problems get the unread)."""
+def _text_rows(page: Any, textpage: Any) -> list[TextLine] | list[str]:
+    """The text layer of a page: its rows with their boxes, top to bottom.
+
+    PDFium gives the page's text in lines, and each character's box. When the text does
+    not map onto the characters one to one (characters outside the BMP), its lines come
+    without boxes.
+    """
+    text = textpage.get_text_range()
+    if len(text) != textpage.count_chars():
+        return [line for line in re.split(r"\r\n|\r|\n", text) if line.strip()]
+    height = page.get_height()
+    lines: list[TextLine] = []
+    start = 0
+    for match in re.finditer(r"\r\n|\r|\n|$", text):
+        line = text[start : match.start()]
+        boxes = [
+            textpage.get_charbox(start + offset)  # left, bottom, right, top
+            for offset, char in enumerate(line)
+            if not char.isspace()
+        ]
+        start = match.end()
+        if boxes:
+            lines.append(
+                TextLine(
+                    line.strip(),
+                    min(box[0] for box in boxes),
+                    height - max(box[3] for box in boxes),
+                    max(box[2] for box in boxes),
+                    height - min(box[1] for box in boxes),
+                )
+            )
+        if match.start() == len(text):
+            break
+    return rows(lines)
+
+
+def _ocr_page(page: Any, path: Path, number: int, problems: list[str]) -> list[TextLine]:
+    """OCR of a page without a text layer: its rows; none for a blank page (problems get
+    the pages that are not blank but give no text)."""
     import pypdfium2.raw as pdfium_c
 
     from qa import ocr
 
-    if pdfium_c.FPDFPage_CountObjects(page.raw) == 0:  # type: ignore[attr-defined]
-        return ""
-    width, height = page.get_size()  # type: ignore[attr-defined]
+    if pdfium_c.FPDFPage_CountObjects(page.raw) == 0:
+        return []
+    width, height = page.get_size()
     scale = min(RENDER_SCALE, MAX_RENDER_SIDE / max(width, height, 1.0))
     try:
-        image = page.render(scale=scale).to_pil()  # type: ignore[attr-defined]
+        image = page.render(scale=scale).to_pil()
     except Exception as exc:  # PDFium's errors are of its own types
         problems.append(f"{path}: page {number}: cannot be rendered for OCR ({exc})")
-        return ""
+        return []
     if ocr.is_blank(image):
-        return ""
-    text = ocr.read_page(image)
-    if not text.strip():
+        return []
+    found = ocr.read_rows(image)
+    if not found:
         problems.append(f"{path}: page {number}: no text could be read (OCR found none)")
-    return text
+    return found
 
 
 def read_pdf(path: Path) -> PagedText:
@@ -68,7 +107,7 @@ def read_pdf(path: Path) -> PagedText:
         raise DocumentError(f"{path}: not a readable PDF ({exc})") from exc
     problems: list[str] = []
     numbers: list[int] = []
-    texts: list[str] = []
+    texts: list[list[TextLine] | list[str]] = []
     try:
         count = len(document)
         bar = tqdm(
@@ -88,20 +127,20 @@ def read_pdf(path: Path) -> PagedText:
                     problems.append(f"{path}: page {number}: cannot be read ({exc})")
                     bar.update()
                     continue
+                found: list[TextLine] | list[str] = []
                 try:
                     textpage = page.get_textpage()
-                    text = textpage.get_text_range()
+                    found = _text_rows(page, textpage)
                     textpage.close()
-                    if not text.strip():
-                        text = _ocr_page(page, path, number, problems)
+                    if not found:
+                        found = _ocr_page(page, path, number, problems)
                 except pdfium.PdfiumError as exc:
                     problems.append(f"{path}: page {number}: cannot be read ({exc})")
-                    text = ""
                 finally:
                     page.close()
-                if text.strip():
+                if found:
                     numbers.append(number)
-                    texts.append(text)
+                    texts.append(found)
                 bar.update()
     finally:
         document.close()
