@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,9 @@ _log = logging.getLogger("qa")
 # would pass MAX_RENDER_SIDE pixels (a huge page cannot make a huge bitmap).
 RENDER_SCALE = 2.0
 MAX_RENDER_SIDE = 3000
+# PDFium is not thread-safe: one PDF is read at a time (the web server reads uploads in
+# threads).
+_lock = threading.Lock()
 
 
 def _text_rows(page: Any, textpage: Any) -> list[TextLine] | list[str]:
@@ -97,6 +101,11 @@ def read_pdf(path: Path) -> PagedText:
     or encrypted with a password. A page that cannot be read is listed in ``problems``
     (by file and page) and the rest is read.
     """
+    with _lock:
+        return _read_pdf(path)
+
+
+def _read_pdf(path: Path) -> PagedText:
     import pypdfium2 as pdfium
 
     try:

@@ -342,7 +342,12 @@ def sample_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     document.add_table(rows=1, cols=2).rows[0].cells[0].text = "指标"
     document.save(str(folder / "a.docx"))
     text = "# 标题\n\n全年地区生产总值完成353.26亿元。\n\nGrowth was 3.6%.\n"
+    page = (
+        "<html><body><nav>首页</nav><h1>标题</h1>"
+        "<p>全年地区生产总值完成353.26亿元。</p></body></html>"
+    )
     return {
+        ".html": page.encode("utf-8"),
         ".pdf": (folder / "a.pdf").read_bytes(),
         ".docx": (folder / "a.docx").read_bytes(),
         ".md": text.encode("utf-8"),
@@ -378,7 +383,7 @@ def damaged(data: bytes, operations: list[tuple]) -> bytes:
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    suffix=st.sampled_from([".pdf", ".docx", ".md", ".txt"]),
+    suffix=st.sampled_from([".pdf", ".docx", ".md", ".txt", ".html"]),
     operations=DAMAGE,
 )
 def test_damaged_files_read_or_raise_document_error(
@@ -397,7 +402,10 @@ def test_damaged_files_read_or_raise_document_error(
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.binary(max_size=3000), suffix=st.sampled_from([".txt", ".md", ".pdf", ".docx"]))
+@given(
+    data=st.binary(max_size=3000),
+    suffix=st.sampled_from([".txt", ".md", ".pdf", ".docx", ".html", ".png", ".jpg", ".tif"]),
+)
 def test_random_bytes_read_or_raise_document_error(
     tmp_path_factory, data, suffix, reliability: Counter[str]
 ):
