@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import shutil
 import sys
@@ -53,8 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser(
         "build",
         help="index documents (files or folders); an existing index is updated",
-        description="Index .txt, .md, .pdf and .docx files. When --index already holds an "
-        "index built with the same model, only new and changed files are embedded.",
+        description="Index .txt, .md, .pdf, .docx and .html files, and page images (.png, "
+        ".jpg, .jpeg, .webp, .bmp, .tif, .tiff: read by OCR, as are PDF pages without text). "
+        "When --index already holds an index built with the same model, only new and "
+        "changed files are embedded.",
     )
     build.add_argument("paths", nargs="+", metavar="PATH")
     build.add_argument("--index", type=Path, help="index folder (default: index/<name>)")
@@ -275,9 +276,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qa`` command; returns the exit status."""
     args = _parser().parse_args(argv)
     handlers = {"build": _build, "ask": _ask, "eval": _eval, "serve": _serve}
-    # pypdf logs how it works around damaged PDFs ("EOF marker not found") on stderr; a
-    # file it cannot read is reported by the build itself.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         status = handlers[args.command](args)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit

@@ -11,7 +11,6 @@ cleaned of running headers, footers, page numbers and font compatibility charact
 
 from __future__ import annotations
 
-import logging
 import re
 import sys
 import threading
@@ -22,8 +21,6 @@ from tqdm.auto import tqdm
 
 from qa.errors import DocumentError
 from qa.pages import PagedText, TextLine, clean_pages, rows
-
-_log = logging.getLogger("qa")
 
 # Pages are rendered for OCR at this scale (144 dpi), smaller when the longest side
 # would pass MAX_RENDER_SIDE pixels (a huge page cannot make a huge bitmap).
@@ -153,6 +150,4 @@ def _read_pdf(path: Path) -> PagedText:
                 bar.update()
     finally:
         document.close()
-    for problem in problems:
-        _log.warning("%s", problem)
     return PagedText(clean_pages(numbers, texts), problems)

@@ -371,3 +371,74 @@ def test_binary_html_is_refused(tmp_path):
     path.write_bytes(bytes(range(256)) * 40)
     with pytest.raises(DocumentError, match=r"page\.html: looks like a binary file"):
         read_document(path)
+
+
+# ---- through the index and the command line --------------------------------------------
+
+
+@needs_font
+def test_pages_in_hits_saved_index_and_qa_ask(tmp_path, capsys):
+    import json
+
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    import qa
+    from qa.cli import main
+
+    pdfmetrics.registerFont(TTFont("WQY", str(FONT), subfontIndex=0))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    pdf = canvas.Canvas(str(docs / "report.pdf"))
+    for number, line in enumerate(
+        ["市人民政府向大会报告工作，请予审议。", "全年地区生产总值完成353.26亿元，增长3.6%。"], 1
+    ):
+        pdf.setFont("WQY", 12)
+        pdf.drawString(72, 700, line)
+        pdf.drawCentredString(297, 30, f"- {number} -")
+        pdf.showPage()
+    pdf.save()
+    (docs / "notes.txt").write_text("新建农村公路120公里。", encoding="utf-8")
+    (docs / "cut.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (docs / "blank.pdf").write_bytes(b"%PDF-1.4\n%%EOF")
+
+    index = qa.Index.build([docs])
+    hit = index.search("地区生产总值是多少？", k=1)[0]
+    assert (Path(hit.source).name, hit.page, hit.last_page) == ("report.pdf", 2, 2)
+    assert index.search("农村公路", k=1)[0].page is None
+    folder = index.save(tmp_path / "idx")
+
+    assert main(["ask", "地区生产总值是多少？", "--index", str(folder), "-k", "1"]) == 0
+    assert "report.pdf ¶2 p. 2" in capsys.readouterr().out
+    assert main(["ask", "地区生产总值是多少？", "--index", str(folder), "-k", "1", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)[0]
+    assert (record["page"], record["last_page"]) == (2, 2)
+
+    # A passage saved before passages had pages: its record loads with no page.
+    line = next(folder.rglob("passages.jsonl")).read_text(encoding="utf-8").splitlines()[0]
+    record = {k: v for k, v in json.loads(line).items() if k not in ("page", "last_page")}
+    assert Passage(**record).page is None
+
+
+def test_bad_files_are_skipped_by_name_and_the_rest_is_indexed(tmp_path):
+    import qa
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.txt").write_text("全年地区生产总值完成353.26亿元。", encoding="utf-8")
+    (docs / "empty.jpg").write_bytes(b"")
+    (docs / "page.html").write_bytes(bytes(range(256)) * 4)
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.encrypt(user_password="secret", owner_password="owner")
+    writer.write(docs / "locked.pdf")
+    index = qa.Index.build([docs])
+    report = index.add([docs])
+    assert len(index) == 1 and not report.changed
+    skipped = {Path(s.source).name: s.reason for s in report.skipped}
+    assert set(skipped) == {"empty.jpg", "page.html", "locked.pdf"}
+    assert "empty.jpg: not a readable image" in skipped["empty.jpg"]
+    assert "locked.pdf: the PDF is encrypted with a password" in skipped["locked.pdf"]
