@@ -523,8 +523,9 @@ class MilvusIndex:
         passages.add_field("ordinal", data_type.INT64)
         passages.add_field("section", data_type.VARCHAR, max_length=MAX_VARCHAR)
         passages.add_field("paragraph", data_type.INT64)
-        passages.add_field("page", data_type.INT64)
-        passages.add_field("last_page", data_type.INT64)
+        if self._has_pages:
+            passages.add_field("page", data_type.INT64)
+            passages.add_field("last_page", data_type.INT64)
         passages.add_field("sentences", data_type.VARCHAR, max_length=MAX_VARCHAR)
         passages.add_field("text", data_type.VARCHAR, max_length=MAX_VARCHAR)
         passages.add_field(
@@ -554,9 +555,10 @@ class MilvusIndex:
                 "qa.tokenizer": self.tokenizer,
                 "qa.analyzer": json.dumps(_analyzer(self.tokenizer)),
                 "qa.vector_index": self.vector_index,
-                "qa.pages": "1",
             },
         )
+        if self._has_pages:
+            properties["qa.pages"] = "1"
         self._create(
             location.collection,
             passages,
