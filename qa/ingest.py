@@ -17,7 +17,7 @@ import hashlib
 import itertools
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -52,13 +52,23 @@ _BLOCK_BYTES = 1 << 20
 class Document:
     """The text of one source file, with the checksum of its bytes.
 
-    Either the text itself; or its pages (a PDF, an image: ``pages``, and ``problems``
-    lists the pages that could not be read); or (for a .txt or .md file, see
-    :func:`read_document`) the file and its encoding: then :meth:`pieces` decodes it block
-    by block, and :attr:`text` reads it whole only when asked.
+    Either the text itself; or its pages (a PDF, an image: :attr:`pages`, and
+    :attr:`problems` lists the pages that could not be read), possibly read only when first
+    used (see :func:`read_document`); or (for a .txt or .md file) the file and its
+    encoding: then :meth:`pieces` decodes it block by block, and :attr:`text` reads it
+    whole only when asked.
     """
 
-    __slots__ = ("_encoding", "_path", "_text", "pages", "problems", "sha256", "source")
+    __slots__ = (
+        "_encoding",
+        "_loader",
+        "_pages",
+        "_path",
+        "_problems",
+        "_text",
+        "sha256",
+        "source",
+    )
 
     def __init__(
         self,
@@ -70,11 +80,38 @@ class Document:
     ) -> None:
         self.source = source
         self.sha256 = sha256
-        self.pages = tuple(pages) if pages is not None else None
-        self.problems = tuple(problems)
+        self._pages = tuple(pages) if pages is not None else None
+        self._problems = tuple(problems)
         self._text: str | None = text if pages is None else "\n\n".join(p.text for p in pages)
         self._path: Path | None = None
         self._encoding = ""
+        self._loader: Callable[[], Document] | None = None
+
+    @classmethod
+    def deferred(cls, source: str, sha256: str, load: Callable[[], Document]) -> Document:
+        """A document whose pages ``load`` reads when they are first used."""
+        document = cls(source, "", sha256)
+        document._text, document._loader = None, load
+        return document
+
+    def _load(self) -> None:
+        """Read the pages of a deferred document (raises DocumentError as reading does)."""
+        if self._loader is not None:
+            loaded = self._loader()
+            self._pages, self._problems, self._text = loaded.pages, loaded.problems, loaded.text
+            self._loader = None
+
+    @property
+    def pages(self) -> tuple[PageText, ...] | None:
+        """The pages of a document that has pages (a PDF, an image), else None."""
+        self._load()
+        return self._pages
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """The pages that could not be read, by file and page (the rest is in :attr:`pages`)."""
+        self._load()
+        return self._problems
 
     @classmethod
     def streamed(cls, source: str, path: Path, encoding: str, sha256: str) -> Document:
@@ -87,6 +124,9 @@ class Document:
         """The same document under another name (an uploaded file where it is kept)."""
         if self._path is not None:
             return Document.streamed(source, self._path, self._encoding, self.sha256)
+        if self._loader is not None:
+            load = self._loader
+            return Document.deferred(source, self.sha256, lambda: load().with_source(source))
         return Document(source, self.text, self.sha256, self.pages, self.problems)
 
     def pieces(self) -> Iterator[str | PageText]:
@@ -96,8 +136,9 @@ class Document:
         Raises DocumentError when the file can no longer be read, or no longer has the
         checksum it had when it was read: it changed in between.
         """
-        if self.pages is not None:
-            yield from self.pages
+        self._load()
+        if self._pages is not None:
+            yield from self._pages
             return
         if self._text is not None:
             yield self._text
@@ -117,12 +158,15 @@ class Document:
     @property
     def text(self) -> str:
         """The whole text (read from the file, for a document that streams: see pieces)."""
+        self._load()
         if self._text is not None:
             return self._text
         return "".join(piece for piece in self.pieces() if isinstance(piece, str))
 
     def _key(self) -> tuple[object, ...]:
-        return (self.source, self.sha256, self._text, self._path, self._encoding, self.pages)
+        if self._loader is not None:
+            return (self.source, self.sha256, "deferred", self._loader)
+        return (self.source, self.sha256, self._text, self._path, self._encoding, self._pages)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Document):
@@ -133,7 +177,10 @@ class Document:
         return hash((self.source, self.sha256))
 
     def __repr__(self) -> str:
-        held = f"{len(self._text)} chars" if self._text is not None else f"path={str(self._path)!r}"
+        if self._text is not None:
+            held = f"{len(self._text)} chars"
+        else:
+            held = "deferred" if self._loader is not None else f"path={str(self._path)!r}"
         return f"Document(source={self.source!r}, sha256={self.sha256!r}, {held})"
 
 
@@ -330,14 +377,38 @@ def _read_docx(path: Path) -> str:
     return "\n\n".join(lines)
 
 
-def read_document(path: str | os.PathLike[str]) -> Document:
-    """Read one supported file into a Document; raise DocumentError naming the file if not.
+def _read_paged(path: Path, checksum: str, verify: bool = False) -> Document:
+    """Read a PDF or image file's pages (OCR included) into a Document.
 
-    A .txt or .md file is checked here but not kept: its Document decodes it again, in
-    blocks, when its text is used (see :meth:`Document.pieces`).
+    ``verify``: the file must still have ``checksum`` once read (it was read earlier).
     """
     from qa.ocr import read_image_file
     from qa.pdf import read_pdf
+
+    try:
+        paged = read_pdf(path) if path.suffix.lower() == ".pdf" else read_image_file(path)
+        if verify and file_sha256(path) != checksum:
+            raise DocumentError(f"{path}: changed while being read")
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if not paged.pages:
+        detail = f" ({'; '.join(paged.problems[:3])})" if paged.problems else ""
+        raise DocumentError(f"{path}: no text found{detail}")
+    return Document(str(path.resolve()), "", checksum, paged.pages, paged.problems)
+
+
+def read_document(path: str | os.PathLike[str], *, defer: bool = False) -> Document:
+    """Read one supported file into a Document; raise DocumentError naming the file if not.
+
+    A .txt or .md file is checked here but not kept: its Document decodes it again, in
+    blocks, when its text is used (see :meth:`Document.pieces`). With ``defer``, a PDF or
+    an image is only opened here (a file that cannot be opened, is encrypted or is too
+    large is refused now) and its pages are read, OCR included, when first used: an index
+    update then reads no file it already holds unchanged. Reading it then may still raise
+    DocumentError (a page tree that fails, no text at all).
+    """
+    from qa.ocr import check_image
+    from qa.pdf import check_pdf
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -352,11 +423,12 @@ def read_document(path: str | os.PathLike[str]) -> Document:
             raise DocumentError(f"{path}: file too large ({size} bytes)")
         if suffix in (".pdf", *IMAGE_SUFFIXES):
             checksum = file_sha256(path)
-            paged = read_pdf(path) if suffix == ".pdf" else read_image_file(path)
-            if not paged.pages:
-                detail = f" ({'; '.join(paged.problems[:3])})" if paged.problems else ""
-                raise DocumentError(f"{path}: no text found{detail}")
-            return Document(str(path.resolve()), "", checksum, paged.pages, paged.problems)
+            if not defer:
+                return _read_paged(path, checksum)
+            check_pdf(path) if suffix == ".pdf" else check_image(path)
+            return Document.deferred(
+                str(path.resolve()), checksum, lambda: _read_paged(path, checksum, verify=True)
+            )
         if suffix not in (".docx", *HTML_SUFFIXES):
             return _read_text_file(path)
         text = _read_docx(path) if suffix == ".docx" else _read_html(path)
@@ -373,12 +445,14 @@ def iter_documents(
 ) -> Iterator[Document]:
     """Read files one at a time; unreadable ones are appended to ``skipped`` and passed over.
 
+    PDFs and images are opened, their pages read when first used (see read_document).
+
     Raises DocumentError once the files are exhausted if none of them could be read.
     """
     read = 0
     for path in files:
         try:
-            document = read_document(path)
+            document = read_document(path, defer=True)
         except DocumentError as exc:
             skipped.append(SkippedFile(source=str(path), reason=str(exc)))
             continue

@@ -8,10 +8,12 @@ paragraph.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,34 @@ def read_rows(image: Any) -> list[TextLine]:
     return rows(read_lines(image))
 
 
+def check_image(path: Path) -> None:
+    """Open an image file without decoding it: raise DocumentError naming the file when it
+    is not an image or is too large to decode safely (see :func:`read_image_file`)."""
+    from PIL import Image
+
+    with _opened(path), Image.open(path):
+        pass
+
+
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[None]:
+    """Turn PIL's errors on reading an image file into DocumentError naming the file."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            # PIL warns above MAX_IMAGE_PIXELS and raises above twice as many: refuse both.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DocumentError(f"{path}: image too large to read safely ({exc})") from exc
+    except UnidentifiedImageError as exc:
+        raise DocumentError(f"{path}: not a readable image") from exc
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        # PIL reports a truncated or damaged file as OSError, SyntaxError or EOFError.
+        raise DocumentError(f"{path}: not a readable image ({exc})") from exc
+
+
 def read_image_file(path: Path) -> PagedText:
     """The text of an image file by OCR, a page per frame (a multi-page TIFF has several).
 
@@ -77,42 +107,31 @@ def read_image_file(path: Path) -> PagedText:
     decompression bomb (more pixels than PIL's ``Image.MAX_IMAGE_PIXELS``). A frame OCR
     finds no text on is listed in ``problems`` by file and page.
     """
-    from PIL import Image, ImageSequence, UnidentifiedImageError
+    from PIL import Image, ImageSequence
 
     numbers: list[int] = []
     texts: list[list[TextLine]] = []
     problems: list[str] = []
-    try:
-        with warnings.catch_warnings():
-            # PIL warns above MAX_IMAGE_PIXELS and raises above twice as many: refuse both.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                frames = getattr(image, "n_frames", 1)
-                with tqdm(
-                    total=frames,
-                    desc=path.name,
-                    unit="page",
-                    leave=False,
-                    file=sys.stderr,
-                    disable=None if frames > 1 else True,
-                ) as bar:
-                    for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
-                        frame.load()
-                        if not is_blank(frame):
-                            found = read_rows(frame)
-                            if found:
-                                numbers.append(number)
-                                texts.append(found)
-                            else:
-                                problems.append(
-                                    f"{path}: page {number}: no text could be read (OCR found none)"
-                                )
-                        bar.update()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise DocumentError(f"{path}: image too large to read safely ({exc})") from exc
-    except UnidentifiedImageError as exc:
-        raise DocumentError(f"{path}: not a readable image") from exc
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        # PIL reports a truncated or damaged file as OSError, SyntaxError or EOFError.
-        raise DocumentError(f"{path}: not a readable image ({exc})") from exc
+    with _opened(path), Image.open(path) as image:
+        frames = getattr(image, "n_frames", 1)
+        with tqdm(
+            total=frames,
+            desc=path.name,
+            unit="page",
+            leave=False,
+            file=sys.stderr,
+            disable=None if frames > 1 else True,
+        ) as bar:
+            for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
+                frame.load()
+                if not is_blank(frame):
+                    found = read_rows(frame)
+                    if found:
+                        numbers.append(number)
+                        texts.append(found)
+                    else:
+                        problems.append(
+                            f"{path}: page {number}: no text could be read (OCR found none)"
+                        )
+                bar.update()
     return PagedText(clean_pages(numbers, texts), problems)

@@ -91,6 +91,24 @@ def _ocr_page(page: Any, path: Path, number: int, problems: list[str]) -> list[T
     return found
 
 
+def check_pdf(path: Path) -> None:
+    """Open a PDF and close it: raise DocumentError naming the file if it cannot be opened
+    (damaged, or encrypted with a password)."""
+    with _lock:
+        _open(path).close()
+
+
+def _open(path: Path) -> Any:
+    import pypdfium2 as pdfium
+
+    try:
+        return pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise DocumentError(f"{path}: the PDF is encrypted with a password") from exc
+        raise DocumentError(f"{path}: not a readable PDF ({exc})") from exc
+
+
 def read_pdf(path: Path) -> PagedText:
     """The text of every page of a PDF (see the module docstring).
 
@@ -105,12 +123,7 @@ def read_pdf(path: Path) -> PagedText:
 def _read_pdf(path: Path) -> PagedText:
     import pypdfium2 as pdfium
 
-    try:
-        document = pdfium.PdfDocument(str(path))
-    except pdfium.PdfiumError as exc:
-        if "password" in str(exc).lower():
-            raise DocumentError(f"{path}: the PDF is encrypted with a password") from exc
-        raise DocumentError(f"{path}: not a readable PDF ({exc})") from exc
+    document = _open(path)
     problems: list[str] = []
     numbers: list[int] = []
     texts: list[list[TextLine] | list[str]] = []

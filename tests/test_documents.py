@@ -442,3 +442,23 @@ def test_bad_files_are_skipped_by_name_and_the_rest_is_indexed(tmp_path):
     assert set(skipped) == {"empty.jpg", "page.html", "locked.pdf"}
     assert "empty.jpg: not a readable image" in skipped["empty.jpg"]
     assert "locked.pdf: the PDF is encrypted with a password" in skipped["locked.pdf"]
+
+
+@needs_font
+def test_an_unchanged_scan_is_not_read_again_when_the_index_is_updated(tmp_path, monkeypatch):
+    import qa
+    from qa import ocr
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    render_page(["全年地区生产总值完成353.26亿元。"], width=700).save(docs / "scan.png")
+    (docs / "notes.txt").write_text("新建农村公路120公里。", encoding="utf-8")
+    calls = []
+    read_rows = ocr.read_rows
+    monkeypatch.setattr(ocr, "read_rows", lambda image: calls.append(1) or read_rows(image))
+    index = qa.Index.build([docs])
+    assert len(calls) == 1
+    assert "353.26" in index.search("地区生产总值", k=1)[0].text
+    report = index.add([docs])
+    assert len(calls) == 1 and not report.changed
+    assert sorted(Path(s).name for s in report.unchanged) == ["notes.txt", "scan.png"]
