@@ -3,7 +3,8 @@
 PDFium (``pypdfium2``) opens the file (repairing a broken cross-reference table as
 viewers do, and opening a file encrypted with an empty user password) and reads one page
 at a time, closing it before the next, so memory holds one page and the text so far. A
-page without a text layer is rendered and read by OCR (:mod:`qa.ocr`), unless it has no
+page without a text layer (or with a few characters of one beside an image: a scan with a
+stamped page number) is rendered and read by OCR (:mod:`qa.ocr`), unless it has no
 content at all or renders blank: a blank page costs no OCR. The pages' text is then
 cleaned of running headers, footers, page numbers and font compatibility characters
 (:mod:`qa.pages`).
@@ -26,6 +27,9 @@ from qa.pages import PagedText, TextLine, clean_pages, rows
 # would pass MAX_RENDER_SIDE pixels (a huge page cannot make a huge bitmap).
 RENDER_SCALE = 2.0
 MAX_RENDER_SIDE = 3000
+# A page whose text layer has fewer characters than this but which holds an image is a
+# scan with a stamped page number or title: it is read by OCR.
+MIN_TEXT_LAYER_CHARS = 30
 # PDFium is not thread-safe: one PDF is read at a time (the web server reads uploads in
 # threads).
 _lock = threading.Lock()
@@ -65,6 +69,17 @@ def _text_rows(page: Any, textpage: Any) -> list[TextLine] | list[str]:
         if match.start() == len(text):
             break
     return rows(lines)
+
+
+def _is_stamped_scan(page: Any, found: list[TextLine] | list[str]) -> bool:
+    """True for a page with little text in its layer and an image: a stamped scan."""
+    import pypdfium2.raw as pdfium_c
+
+    chars = sum(len(row if isinstance(row, str) else row.text) for row in found)
+    if chars >= MIN_TEXT_LAYER_CHARS:
+        return False
+    images = page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2)
+    return next(iter(images), None) is not None
 
 
 def _ocr_page(page: Any, path: Path, number: int, problems: list[str]) -> list[TextLine]:
@@ -151,8 +166,8 @@ def _read_pdf(path: Path) -> PagedText:
                     textpage = page.get_textpage()
                     found = _text_rows(page, textpage)
                     textpage.close()
-                    if not found:
-                        found = _ocr_page(page, path, number, problems)
+                    if not found or _is_stamped_scan(page, found):
+                        found = _ocr_page(page, path, number, problems) or found
                 except pdfium.PdfiumError as exc:
                     problems.append(f"{path}: page {number}: cannot be read ({exc})")
                 finally:

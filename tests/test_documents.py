@@ -462,3 +462,19 @@ def test_an_unchanged_scan_is_not_read_again_when_the_index_is_updated(tmp_path,
     report = index.add([docs])
     assert len(calls) == 1 and not report.changed
     assert sorted(Path(s).name for s in report.unchanged) == ["notes.txt", "scan.png"]
+
+
+@needs_font
+def test_a_scan_with_a_stamped_page_number_is_read_by_ocr(tmp_path):
+    from reportlab.pdfgen import canvas
+
+    image = tmp_path / "line.png"
+    render_page(["全年地区生产总值完成353.26亿元。"], width=700).save(image)
+    path = tmp_path / "stamped.pdf"
+    pdf = canvas.Canvas(str(path))
+    pdf.drawImage(str(image), 72, 600, width=450, height=450 * 248 / 700)
+    pdf.drawString(280, 30, "- 1 -")  # the only text in the layer
+    pdf.showPage()
+    pdf.save()
+    text = read_document(path).text
+    assert "353.26" in text and "亿元" in text
