@@ -297,6 +297,9 @@ def test_html_main_text_with_headings_as_sections(tmp_path):
     assert by_start["全年地区"] == ("政府工作报告", "一、2020年工作回顾")
     assert by_start["规模以上"] == ("政府工作报告", "一、2020年工作回顾", "（一）经济运行")
     assert by_start["今年是“"] == ("政府工作报告", "二、2021年工作安排")
+    saved_as_gbk = tmp_path / "news.htm"  # as many Chinese sites still serve their pages
+    saved_as_gbk.write_bytes(PAGE.replace("utf-8", "gbk").encode("gbk"))
+    assert chunk_text(read_document(saved_as_gbk).text, "news") == passages
 
 
 # ---- bad input -------------------------------------------------------------------------
