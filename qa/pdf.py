@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from tqdm.auto import tqdm
 
 from qa.errors import DocumentError
 from qa.pages import PagedText, TextLine, clean_pages, rows
+from qa.viewer import PDFIUM_LOCK
 
 # Pages are rendered for OCR at this scale (144 dpi), smaller when the longest side
 # would pass MAX_RENDER_SIDE pixels (a huge page cannot make a huge bitmap).
@@ -30,9 +30,9 @@ MAX_RENDER_SIDE = 3000
 # A page whose text layer has fewer characters than this but which holds an image is a
 # scan with a stamped page number or title: it is read by OCR.
 MIN_TEXT_LAYER_CHARS = 30
-# PDFium is not thread-safe: one PDF is read at a time (the web server reads uploads in
-# threads).
-_lock = threading.Lock()
+# PDFium is not thread-safe, and the web server reads uploads and renders pages for the
+# source viewer in several threads: every use of PDFium in the process holds this one lock.
+_lock = PDFIUM_LOCK
 
 
 def _text_rows(page: Any, textpage: Any) -> list[TextLine] | list[str]:
