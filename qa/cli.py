@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
 import shutil
 import sys
@@ -54,8 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser(
         "build",
         help="index documents (files or folders); an existing index is updated",
-        description="Index .txt, .md, .pdf and .docx files. When --index already holds an "
-        "index built with the same model, only new and changed files are embedded.",
+        description="Index .txt, .md, .pdf, .docx and .html files, and page images (.png, "
+        ".jpg, .jpeg, .webp, .bmp, .tif, .tiff: read by OCR, as are PDF pages without text). "
+        "When --index already holds an index built with the same model, only new and "
+        "changed files are embedded.",
     )
     build.add_argument("paths", nargs="+", metavar="PATH")
     build.add_argument("--index", type=Path, help="index folder (default: index/<name>)")
@@ -206,6 +207,8 @@ def _format_hit(hit: Hit, color: bool) -> str:
     after = hit.text[hit.sentence_end :]
     mark_on, mark_off = ("\033[1;33m", "\033[0m") if color else ("【", "】")
     where = f"{Path(hit.source).name} ¶{hit.paragraph}"
+    if hit.page_label:
+        where += f" {hit.page_label}"
     lines = [f"{hit.rank}. score {hit.score:.3f}  {where}"]
     if hit.section:
         lines.append(f"   {hit.section}")
@@ -288,9 +291,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qa`` command; returns the exit status."""
     args = _parser().parse_args(argv)
     handlers = {"build": _build, "ask": _ask, "eval": _eval, "serve": _serve}
-    # pypdf logs how it works around damaged PDFs ("EOF marker not found") on stderr; a
-    # file it cannot read is reported by the build itself.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         status = handlers[args.command](args)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit

@@ -214,7 +214,8 @@ def documents_to_add(
 
     ``known`` is what an index holds, by source. A file with its recorded checksum is
     unchanged; one whose content is indexed under another name, or that changed or went
-    away since it was read, is skipped. A .txt or .md file streams through the chunker.
+    away since it was read, is skipped; so is (in report.skipped, by file and page) a page
+    of an added file that could not be read. A .txt or .md file streams through the chunker.
     """
     by_checksum = {info.sha256: info.source for info in known.values()}
     for document in documents:
@@ -232,6 +233,8 @@ def documents_to_add(
                 report.skipped.append(SkippedFile(document.source, str(exc)))
                 continue
             (report.replaced if info is not None else report.added).append(document.source)
+            # Pages that could not be read (OCR found nothing): the rest of the file is in.
+            report.skipped.extend(SkippedFile(document.source, p) for p in document.problems)
             by_checksum[document.sha256] = document.source
             yield document, passages
 
@@ -595,6 +598,8 @@ class Index:
                     sentence=passage.text[start:end],
                     sentence_start=start,
                     sentence_end=end,
+                    page=passage.page,
+                    last_page=passage.last_page,
                 )
             )
         return hits

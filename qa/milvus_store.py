@@ -17,8 +17,11 @@ Stores are named by URI:
 Layout: three collections, ``NAME`` (passages), ``NAME_windows`` and ``NAME_sources``.
 
 - ``NAME``: one row per passage: its text, source, section path (JSON), paragraph number,
-  sentence offsets (JSON), the text BM25 sees (``bm25_text``) with the sparse vector that
-  Milvus's BM25 function makes from it (``sparse``), and the paragraph vector (``vector``).
+  first and last page (0 for a document without pages; a store made before pages were
+  kept has no such fields, marked by the absence of the ``qa.pages`` property, and its
+  passages have no page), sentence offsets (JSON), the text BM25 sees (``bm25_text``)
+  with the sparse vector that Milvus's BM25 function makes from it (``sparse``), and the
+  paragraph vector (``vector``).
   The collection properties record the format version, the encoder name and dimension,
   the chunking settings, the tokenizer and the vector index kind.
 - ``NAME_windows``: one row per two-sentence window: its passage id, first and end
@@ -120,6 +123,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,199}$")
 _INT63 = (1 << 63) - 1
 
 _PASSAGE_FIELDS = ["id", "source", "ordinal", "section", "paragraph", "sentences", "text"]
+_PAGE_FIELDS = ["page", "last_page"]
 _SOURCE_FIELDS = ["id", "source", "sha256", "passages", "windows", "added"]
 
 
@@ -367,6 +371,8 @@ class MilvusIndex:
         # For callers that expect qa.Index's attribute; a Milvus store has no folder.
         self.path: Path | None = None
         self._client = client
+        # Whether the passages collection has the page fields (not in older stores).
+        self._has_pages = True
 
     # ---- opening --------------------------------------------------------------------
 
@@ -523,6 +529,7 @@ class MilvusIndex:
             )
         index = cls(location, client, encoder, settings, tokenizer, vector_index)
         index.chunker_version = chunker_version
+        index._has_pages = properties.get("qa.pages") == "1"
         for name in (location.collection, location.windows, location.source_table):
             index._call("load_collection", name)
         return index
@@ -564,6 +571,9 @@ class MilvusIndex:
         passages.add_field("ordinal", data_type.INT64)
         passages.add_field("section", data_type.VARCHAR, max_length=MAX_VARCHAR)
         passages.add_field("paragraph", data_type.INT64)
+        if self._has_pages:
+            passages.add_field("page", data_type.INT64)
+            passages.add_field("last_page", data_type.INT64)
         passages.add_field("sentences", data_type.VARCHAR, max_length=MAX_VARCHAR)
         passages.add_field("text", data_type.VARCHAR, max_length=MAX_VARCHAR)
         passages.add_field(
@@ -595,6 +605,8 @@ class MilvusIndex:
                 "qa.vector_index": self.vector_index,
             },
         )
+        if self._has_pages:
+            properties["qa.pages"] = "1"
         self._create(
             location.collection,
             passages,
@@ -845,20 +857,22 @@ class MilvusIndex:
             ]
             for n, passage in enumerate(entry.passages):
                 contextual = contextual_text(passage)
-                passage_rows.append(
-                    {
-                        "id": passage_ids[n],
-                        "source_id": sid,
-                        "source": passage.source,
-                        "ordinal": n,
-                        "section": json.dumps(list(passage.section), ensure_ascii=False),
-                        "paragraph": passage.paragraph,
-                        "sentences": json.dumps([list(s) for s in passage.sentences]),
-                        "text": passage.text,
-                        "bm25_text": self._bm25_text(contextual),
-                        "vector": entry.passage_vectors[n].tolist(),
-                    }
-                )
+                row = {
+                    "id": passage_ids[n],
+                    "source_id": sid,
+                    "source": passage.source,
+                    "ordinal": n,
+                    "section": json.dumps(list(passage.section), ensure_ascii=False),
+                    "paragraph": passage.paragraph,
+                    "sentences": json.dumps([list(s) for s in passage.sentences]),
+                    "text": passage.text,
+                    "bm25_text": self._bm25_text(contextual),
+                    "vector": entry.passage_vectors[n].tolist(),
+                }
+                if self._has_pages:
+                    row["page"] = passage.page or 0
+                    row["last_page"] = passage.last_page or 0
+                passage_rows.append(row)
             for (n, first, end), vector in zip(entry.windows, entry.window_vectors, strict=True):
                 window_rows.append(
                     {
@@ -936,7 +950,7 @@ class MilvusIndex:
         order = {source: n for n, source in enumerate(self._source_rows())}
         rows = [
             row
-            for row in self._query_all(self.location.collection, _PASSAGE_FIELDS)
+            for row in self._query_all(self.location.collection, self._passage_fields)
             if row["source"] in order
         ]
         rows.sort(key=lambda row: (order[row["source"]], row["ordinal"]))
@@ -1034,6 +1048,8 @@ class MilvusIndex:
                     sentence=passage.text[start:end],
                     sentence_start=start,
                     sentence_end=end,
+                    page=passage.page,
+                    last_page=passage.last_page,
                 )
             )
         return hits
@@ -1161,8 +1177,14 @@ class MilvusIndex:
     def _get_passages(self, ids: list[int]) -> dict[int, Passage]:
         if not ids:
             return {}
-        rows = self._call("get", self.location.collection, ids=ids, output_fields=_PASSAGE_FIELDS)
+        rows = self._call(
+            "get", self.location.collection, ids=ids, output_fields=self._passage_fields
+        )
         return {int(row["id"]): _passage(row) for row in rows}
+
+    @property
+    def _passage_fields(self) -> list[str]:
+        return _PASSAGE_FIELDS + _PAGE_FIELDS if self._has_pages else _PASSAGE_FIELDS
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return _call(self._client, self.location, method, *args, **kwargs)
@@ -1252,6 +1274,8 @@ def _passage(row: dict[str, Any]) -> Passage:
         section=tuple(json.loads(row["section"])),
         paragraph=int(row["paragraph"]),
         sentences=tuple((int(s), int(e)) for s, e in json.loads(row["sentences"])),
+        page=int(row.get("page") or 0) or None,
+        last_page=int(row.get("last_page") or 0) or None,
     )
 
 

@@ -314,7 +314,10 @@ def test_ask_returns_json_hits(client):
             "sentence",
             "sentence_start",
             "sentence_end",
+            "page",
+            "last_page",
         }
+        assert hit["page"] is None and hit["last_page"] is None  # a .txt has no pages
         assert hit["text"][hit["sentence_start"] : hit["sentence_end"]] == hit["sentence"]
     assert any(GDP_ANSWER in hit["text"] for hit in hits[:3])
 
