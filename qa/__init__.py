@@ -8,6 +8,7 @@ The facade::
     idx.save("index/my-docs")                   # atomic
     idx = qa.Index.load("index/my-docs")
     hits = idx.search("问题", k=5, mode="hybrid")
+    answer = idx.ask("问题")                     # found?, the answer line, the hits
     qa.default_index()                          # the bundled Leping report, cached
 """
 
@@ -25,12 +26,14 @@ from qa.bundled import BUNDLED_REPORT, default_index, default_index_dir, index_r
 from qa.chunking import ChunkingSettings, Passage
 from qa.errors import DocumentError, EncoderError, IndexStoreError, QAError, QueryError
 from qa.index import AddReport, Index, SourceInfo
+from qa.ranking import Answer
 from qa.search import MODES, Hit
 
 __all__ = [
     "BUNDLED_REPORT",
     "MODES",
     "AddReport",
+    "Answer",
     "ChunkingSettings",
     "DocumentError",
     "EncoderError",

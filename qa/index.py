@@ -27,6 +27,7 @@ import faiss
 import numpy as np
 from tqdm.auto import tqdm
 
+from qa import ranking
 from qa.chunking import (
     CHUNKER_VERSION,
     ChunkingSettings,
@@ -38,14 +39,8 @@ from qa.encoders import DEFAULT_ENCODER, Encoder, checked_vectors, load_encoder
 from qa.errors import DocumentError, EncoderError, IndexStoreError
 from qa.ingest import Document, SkippedFile, collect_files, iter_documents
 from qa.lexical import DEFAULT_TOKENIZER, KeywordIndex
-from qa.search import (
-    KEYWORD_WEIGHT,
-    Hit,
-    answering_sentence,
-    check_mode,
-    check_question,
-    fuse,
-)
+from qa.ranking import Answer, Candidates
+from qa.search import KEYWORD_WEIGHT, Hit, check_query
 from qa.store import (
     current_generation,
     is_index_folder,
@@ -112,21 +107,9 @@ class _Contents:
     keyword: KeywordIndex
     sources: dict[str, SourceInfo]
 
-
-@dataclass(frozen=True)
-class _WindowMatches:
-    """The sentence windows a dense search found: rows of ``_Contents.windows``, scores."""
-
-    windows: np.ndarray  # (matches, 3) int32: passage row, first sentence, end sentence
-    scores: np.ndarray  # (matches,) float32
-
-    def of(self, row: int) -> dict[tuple[int, int], float]:
-        """Score of each matched window of one passage, by (first, end) sentence."""
-        mine = self.windows[:, 0] == row
-        return {
-            (int(first), int(end)): float(score)
-            for (_, first, end), score in zip(self.windows[mine], self.scores[mine], strict=True)
-        }
+    def passages_of(self, rows: list[int]) -> dict[int, Passage]:
+        """The passages of the given rows."""
+        return {row: self.passages[row] for row in rows}
 
 
 @dataclass(frozen=True)
@@ -560,49 +543,27 @@ class Index:
         of the numbers the question names), ``dense`` or ``keyword``. Raises QueryError for
         an empty, over-long or wordless question.
         """
-        question = check_question(question)
-        check_mode(mode)
-        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"k must be a positive integer, not {k!r}")
+        question = check_query(question, k, mode)
         self._follow_saved()
         contents = self._contents
-        count = len(contents.passages)
-        if count == 0:
-            return []
-        dense = window_matches = None
-        if mode != "keyword":
-            dense, window_matches = self._dense_scores(contents, question)
-        keyword = contents.keyword.scores(question) if mode != "dense" else None
-        if mode == "hybrid":
-            assert dense is not None and keyword is not None
-            numbers = contents.keyword.number_matches(question)
-            scores = fuse(keyword, dense, keyword_weight, numbers)
-        else:
-            chosen = dense if mode == "dense" else keyword
-            assert chosen is not None
-            scores = chosen
-        top = np.argsort(-scores, kind="stable")[:k]
-        hits = []
-        for rank, row in enumerate(top, start=1):
-            passage = contents.passages[row]
-            windows = window_matches.of(int(row)) if window_matches is not None else {}
-            start, end = answering_sentence(passage, question, windows)
-            hits.append(
-                Hit(
-                    rank=rank,
-                    score=round(float(scores[row]), 6),
-                    text=passage.text,
-                    source=passage.source,
-                    section=passage.section_path,
-                    paragraph=passage.paragraph,
-                    sentence=passage.text[start:end],
-                    sentence_start=start,
-                    sentence_end=end,
-                    page=passage.page,
-                    last_page=passage.last_page,
-                )
-            )
-        return hits
+        candidates = self._candidates(contents, question, mode)
+        return ranking.rank(
+            question, candidates, k, mode, contents.passages_of, keyword_weight
+        ).hits
+
+    def ask(self, question: str, k: int = 5, mode: str = "hybrid") -> Answer:
+        """Answer the question: the k best passages (as :meth:`search`) and the verdict.
+
+        ``found`` says whether the top passages answer the question (None when the encoder
+        has no calibration); the verdict comes from the same search. Raises QueryError for
+        an empty, over-long or wordless question.
+        """
+        question = check_query(question, k, mode)
+        self._follow_saved()
+        contents = self._contents
+        candidates = self._candidates(contents, question, "all")
+        ranked = ranking.rank(question, candidates, k, mode, contents.passages_of)
+        return ranking.answer(question, candidates, ranked, self.encoder.name)
 
     def _embed_query(self, question: str) -> np.ndarray:
         vector = checked_vectors(
@@ -611,38 +572,40 @@ class Index:
         vector.setflags(write=False)
         return vector
 
-    def _dense_scores(
-        self, contents: _Contents, question: str
-    ) -> tuple[np.ndarray, _WindowMatches]:
-        """Dense score of every passage, and the sentence windows that matched.
+    def _candidates(self, contents: _Contents, question: str, mode: str) -> Candidates:
+        """Every passage as a candidate, with the scores the mode needs (``all``: every score).
 
-        A passage with sentence windows scores the mean of its own vector's score and its
-        best window's score (the paragraph gives context, the window the precise match);
-        a passage too short for windows scores by its own vector.
+        Passage vectors and windows are fetched as the DENSE_CANDIDATES (windows: 4x)
+        best; a passage not fetched gets the weakest passage-vector score fetched.
         """
-        query = self._query_vector(question)
         count = len(contents.passages)
-        paragraph_scores, paragraph_ids = contents.paragraph_vectors.search(
-            query, min(count, DENSE_CANDIDATES)
+        keyword = numbers = paragraph = None
+        fetched = np.zeros(0, dtype=np.float32)
+        windows = np.zeros((0, 4))
+        if count and mode != "dense":
+            keyword = contents.keyword.scores(question)
+            if mode != "keyword":
+                numbers = contents.keyword.number_matches(question)
+        if count and mode != "keyword":
+            query = self._query_vector(question)
+            found_scores, found_ids = contents.paragraph_vectors.search(
+                query, min(count, DENSE_CANDIDATES)
+            )
+            valid = found_ids[0] >= 0
+            fetched = found_scores[0][valid]
+            paragraph = np.full(count, float(fetched.min()), dtype=np.float32)
+            paragraph[found_ids[0][valid]] = fetched
+            total_windows = contents.window_vectors.ntotal
+            if total_windows:
+                window_scores, window_ids = contents.window_vectors.search(
+                    query, min(total_windows, 4 * DENSE_CANDIDATES)
+                )
+                hit = window_ids[0] >= 0
+                rows = contents.windows[window_ids[0][hit]]
+                windows = np.column_stack([rows, window_scores[0][hit]])
+        return Candidates.from_scores(
+            np.arange(count), keyword, paragraph, numbers, fetched, windows
         )
-        valid = paragraph_ids[0] >= 0
-        scores = np.full(count, float(paragraph_scores[0][valid].min()), dtype=np.float32)
-        scores[paragraph_ids[0][valid]] = paragraph_scores[0][valid]
-        matches = _WindowMatches(np.zeros((0, 3), dtype=np.int32), np.zeros(0, np.float32))
-        total_windows = contents.window_vectors.ntotal
-        if total_windows:
-            window_scores, window_ids = contents.window_vectors.search(
-                query, min(total_windows, 4 * DENSE_CANDIDATES)
-            )
-            found = window_ids[0] >= 0
-            matches = _WindowMatches(
-                contents.windows[window_ids[0][found]], window_scores[0][found]
-            )
-            best = np.full(count, -np.inf, dtype=np.float32)
-            np.maximum.at(best, matches.windows[:, 0], matches.scores)
-            has_window = np.isfinite(best)
-            scores[has_window] = 0.5 * scores[has_window] + 0.5 * best[has_window]
-        return scores, matches
 
     # ---- disk -----------------------------------------------------------------------
 

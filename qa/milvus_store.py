@@ -1,10 +1,12 @@
 """The qa index in Milvus: passages, sentence windows and vectors on a cluster or in a file.
 
 :class:`MilvusIndex` has the public methods of :class:`qa.Index` (``build``, ``add``,
-``add_documents``, ``save``, ``load``, ``search``, ``passages``, ``sources``, ``len``) and
-returns the same :class:`qa.Hit`. Reading, chunking, embedding, the contextual text, the
-dense score of a passage, the fusion and the answering sentence are the core's own code;
-what differs is where passages, windows and vectors live and who computes BM25 (Milvus).
+``add_documents``, ``save``, ``load``, ``search``, ``ask``, ``passages``, ``sources``,
+``len``) and returns the same :class:`qa.Hit` and :class:`qa.Answer`. Reading, chunking,
+embedding and the contextual text are the core's own code, and so is the ranking
+(:mod:`qa.ranking`: the dense score of a passage, the fusion, the answering sentence, the
+hits and the verdict); what differs is where passages, windows and vectors live and who
+computes BM25 (Milvus).
 
 Stores are named by URI:
 
@@ -39,7 +41,7 @@ gives Milvus the contextual text itself under its built-in jieba analyzer.
 
 Hybrid fusion (``fusion``): ``"qa"`` (the default) asks Milvus for the best BM25,
 paragraph and window candidates (a fixed number, whatever the size of the collection) and
-fuses their scores with :func:`qa.search.fuse`, exactly as the FAISS store does;
+ranks them with :mod:`qa.ranking`, exactly as the FAISS store does;
 ``"milvus"`` lets Milvus fuse BM25 and the paragraph vectors itself (``hybrid_search``
 with a weighted ranker). Milvus cannot fuse the window scores, which live in another
 collection, so ``"milvus"`` ranks a little worse (docs/milvus.md has the figures).
@@ -55,7 +57,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,6 +65,7 @@ from urllib.parse import urlsplit
 import numpy as np
 from tqdm.auto import tqdm
 
+from qa import ranking
 from qa.chunking import (
     CHUNKER_VERSION,
     ChunkingSettings,
@@ -84,7 +87,8 @@ from qa.index import (
 )
 from qa.ingest import Document, SkippedFile, collect_files, iter_documents
 from qa.lexical import DEFAULT_TOKENIZER, TOKENIZERS, number_tokens, tokenize
-from qa.search import KEYWORD_WEIGHT, Hit, answering_sentence, check_mode, check_question, fuse
+from qa.ranking import Answer, Candidates
+from qa.search import KEYWORD_WEIGHT, Hit, answering_sentence, check_query
 
 PathLike = str | os.PathLike[str]
 ProgressCallback = Callable[[int, int], None]
@@ -330,18 +334,6 @@ class _Entry:
     passage_vectors: np.ndarray
     windows: np.ndarray  # (n, 3): passage number in this file, first sentence, end sentence
     window_vectors: np.ndarray
-
-
-@dataclass
-class _Candidates:
-    """Per-query scores from Milvus, by passage id."""
-
-    keyword: dict[int, float] = field(default_factory=dict)
-    # Share of the question's numbers each passage holds; None when it names none.
-    numbers: dict[int, float] | None = None
-    paragraph: dict[int, float] = field(default_factory=dict)
-    paragraph_complete: bool = True
-    windows: dict[int, dict[tuple[int, int], float]] = field(default_factory=dict)
 
 
 class MilvusIndex:
@@ -1006,30 +998,69 @@ class MilvusIndex:
         :attr:`fusion` says (module docstring). Raises QueryError for an empty, over-long
         or wordless question, IndexStoreError when Milvus fails.
         """
-        question = check_question(question)
-        check_mode(mode)
-        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"k must be a positive integer, not {k!r}")
+        question = check_query(question, k, mode)
+        k = min(k, MAX_TOP_K)
+        if self._milvus_fuses() and mode == "hybrid":
+            return self._milvus_fused_hits(question, k)
+        candidates = self._candidates(question, mode, k)
+        return ranking.rank(question, candidates, k, mode, self._get_passages, keyword_weight).hits
+
+    def ask(self, question: str, k: int = 5, mode: str = "hybrid") -> Answer:
+        """Answer the question as :meth:`qa.Index.ask`: the hits and the verdict, from one
+        round of searches. With ``fusion="milvus"`` in hybrid mode no verdict is made
+        (``found`` is None): Milvus's fused scores are not calibrated.
+        """
+        question = check_query(question, k, mode)
+        k = min(k, MAX_TOP_K)
+        if self._milvus_fuses() and mode == "hybrid":
+            hits = self._milvus_fused_hits(question, k)
+            unjudged = ranking.Ranked(hits, [None] * len(hits), [])
+            return ranking.answer(question, Candidates.from_scores([]), unjudged, "")
+        candidates = self._candidates(question, "all", k)
+        ranked = ranking.rank(question, candidates, k, mode, self._get_passages)
+        return ranking.answer(question, candidates, ranked, self.encoder.name)
+
+    def _milvus_fuses(self) -> bool:
         if self.fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {self.fusion!r}; choose one of {FUSIONS}")
-        k = min(k, MAX_TOP_K)
-        windows: dict[int, dict[tuple[int, int], float]] = {}
+        return self.fusion == "milvus"
+
+    def _candidates(self, question: str, mode: str, k: int) -> Candidates:
+        """The candidates of a question with the scores the mode needs (``all``: every
+        score): Milvus's best BM25 (k of them in keyword mode), paragraph and window
+        matches, as many as the core fetches."""
         if mode == "keyword":
-            ranked = sorted(self._keyword_scores(question, k).items(), key=lambda s: -s[1])
-        elif mode == "hybrid" and self.fusion == "milvus":
-            query = self.encoder.encode_queries([question])[0]
-            ranked = self._milvus_hybrid(question, query, k)
-            windows = self._windows_of([pid for pid, _ in ranked], query)
-        else:
-            query = self.encoder.encode_queries([question])[0]
-            found = _Candidates()
-            if mode == "hybrid":
-                found.keyword = self._keyword_scores(question, DENSE_CANDIDATES)
-                found.numbers = self._number_matches(question)
-            self._dense_candidates(query, found)
-            ranked = _rank(found, mode, keyword_weight)
-            windows = found.windows
-        ranked = ranked[:k]
+            best = self._keyword_scores(question, k)
+            return Candidates.from_scores(list(best), list(best.values()))
+        keyword: dict[int, float] = {}
+        numbers = None
+        if mode != "dense":
+            keyword = self._keyword_scores(question, DENSE_CANDIDATES)
+            numbers = self._number_matches(question)
+        query = self.encoder.encode_queries([question])[0]
+        paragraph, complete, windows = self._dense_candidates(query)
+        ids = list(dict.fromkeys([*paragraph, *windows, *keyword]))
+        floor = min(paragraph.values()) if paragraph else 0.0
+        position = {pid: n for n, pid in enumerate(ids)}
+        return Candidates.from_scores(
+            ids,
+            keyword=None if mode == "dense" else [keyword.get(pid, 0.0) for pid in ids],
+            paragraph=[paragraph.get(pid, floor) for pid in ids],
+            numbers=None if numbers is None else [numbers.get(pid, 0.0) for pid in ids],
+            fetched=list(paragraph.values()),
+            windows=[
+                (position[pid], first, end, score)
+                for pid, spans in windows.items()
+                for (first, end), score in spans.items()
+            ],
+            unlisted=not complete,
+        )
+
+    def _milvus_fused_hits(self, question: str, k: int) -> list[Hit]:
+        """Hits of Milvus's own fusion (``fusion="milvus"``), with answering sentences."""
+        query = self.encoder.encode_queries([question])[0]
+        ranked = self._milvus_hybrid(question, query, k)
+        windows = self._windows_of([pid for pid, _ in ranked], query)
         passages = self._get_passages([pid for pid, _ in ranked])
         hits: list[Hit] = []
         for pid, score in ranked:
@@ -1037,21 +1068,7 @@ class MilvusIndex:
             if passage is None:  # deleted by another writer since the search
                 continue
             start, end = answering_sentence(passage, question, windows.get(pid, {}))
-            hits.append(
-                Hit(
-                    rank=len(hits) + 1,
-                    score=round(float(score), 6),
-                    text=passage.text,
-                    source=passage.source,
-                    section=passage.section_path,
-                    paragraph=passage.paragraph,
-                    sentence=passage.text[start:end],
-                    sentence_start=start,
-                    sentence_end=end,
-                    page=passage.page,
-                    last_page=passage.last_page,
-                )
-            )
+            hits.append(ranking.make_hit(len(hits) + 1, score, passage, start, end))
         return hits
 
     def _keyword_query(self, question: str) -> str:
@@ -1093,10 +1110,16 @@ class MilvusIndex:
             params["params"] = {"ef": max(limit, 128)}
         return params
 
-    def _dense_candidates(self, query: np.ndarray, found: _Candidates) -> None:
-        """Paragraph and window scores of the best candidates, as the core fetches them."""
+    def _dense_candidates(
+        self, query: np.ndarray
+    ) -> tuple[dict[int, float], bool, dict[int, dict[tuple[int, int], float]]]:
+        """Paragraph and window scores of the best candidates, as the core fetches them.
+
+        Returns the paragraph scores by passage id, whether they are all of the
+        collection's, and the window scores by passage id and (first, end) sentence.
+        """
         vector = [query.tolist()]
-        paragraphs = self._call(
+        found = self._call(
             "search",
             self.location.collection,
             data=vector,
@@ -1105,9 +1128,8 @@ class MilvusIndex:
             output_fields=["id"],
             search_params=self._vector_params(DENSE_CANDIDATES),
         )[0]
-        found.paragraph = {int(hit["id"]): float(hit["distance"]) for hit in paragraphs}
-        found.paragraph_complete = len(paragraphs) < DENSE_CANDIDATES
-        windows = self._call(
+        paragraph = {int(hit["id"]): float(hit["distance"]) for hit in found}
+        matches = self._call(
             "search",
             self.location.windows,
             data=vector,
@@ -1116,10 +1138,12 @@ class MilvusIndex:
             output_fields=["passage_id", "first_sentence", "end_sentence"],
             search_params=self._vector_params(WINDOW_CANDIDATES),
         )[0]
-        for hit in windows:
+        windows: dict[int, dict[tuple[int, int], float]] = {}
+        for hit in matches:
             entity = hit["entity"]
             span = (int(entity["first_sentence"]), int(entity["end_sentence"]))
-            found.windows.setdefault(int(entity["passage_id"]), {})[span] = float(hit["distance"])
+            windows.setdefault(int(entity["passage_id"]), {})[span] = float(hit["distance"])
+        return paragraph, len(found) < DENSE_CANDIDATES, windows
 
     def _milvus_hybrid(self, question: str, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Milvus fuses BM25 and paragraph-vector rankings itself (hybrid_search)."""
@@ -1291,37 +1315,3 @@ def _groups(items: list[Any], size: int) -> Iterator[list[Any]]:
             group, weight = [], 0
     if group:
         yield group
-
-
-def _rank(found: _Candidates, mode: str, keyword_weight: float) -> list[tuple[int, float]]:
-    """Dense or fused scores of the candidates, best first, as :meth:`qa.Index.search`.
-
-    A passage's dense score is the mean of its paragraph score and its best window's score
-    (its paragraph score alone without windows); a candidate found only by its windows or
-    by BM25 gets the weakest paragraph score fetched, as in the core. Passages not among
-    the candidates stand in the min-max scaling as one more row (BM25 0, weakest score).
-    """
-    ids = list(dict.fromkeys([*found.paragraph, *found.windows, *found.keyword]))
-    if not ids:
-        return []
-    floor = min(found.paragraph.values()) if found.paragraph else 0.0
-    dense = np.array([found.paragraph.get(pid, floor) for pid in ids], dtype=np.float64)
-    for n, pid in enumerate(ids):
-        windows = found.windows.get(pid)
-        if windows:
-            dense[n] = 0.5 * dense[n] + 0.5 * max(windows.values())
-    if mode == "dense":
-        scores = dense
-    else:
-        keyword = np.array([found.keyword.get(pid, 0.0) for pid in ids], dtype=np.float64)
-        numbers = None
-        if found.numbers is not None:
-            numbers = np.array([found.numbers.get(pid, 0.0) for pid in ids], dtype=np.float64)
-        if not found.paragraph_complete:
-            keyword = np.append(keyword, 0.0)
-            dense = np.append(dense, floor)
-            if numbers is not None:
-                numbers = np.append(numbers, 0.0)
-        scores = fuse(keyword, dense, keyword_weight, numbers)[: len(ids)]
-    order = np.argsort(-scores, kind="stable")
-    return [(ids[n], float(scores[n])) for n in order]

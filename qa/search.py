@@ -95,6 +95,19 @@ def check_mode(mode: str) -> str:
     return mode
 
 
+def check_query(question: object, k: object, mode: str) -> str:
+    """Check a search's question, k and mode; return the stripped question.
+
+    Raises QueryError for a bad question or mode, ValueError for a k that is not a
+    positive integer.
+    """
+    question = check_question(question)
+    check_mode(mode)
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"k must be a positive integer, not {k!r}")
+    return question
+
+
 def min_max(scores: np.ndarray) -> np.ndarray:
     """Scale scores to [0, 1] (all zeros when they are all equal)."""
     if scores.size == 0:

@@ -1,0 +1,335 @@
+"""One ranking for both stores: candidates in; fused scores, hits and the verdict out.
+
+A store (:class:`qa.Index` over FAISS and bm25s, :class:`qa.milvus_store.MilvusIndex` over
+Milvus) finds the candidates of a question and hands them over as :class:`Candidates`:
+keyword scores, passage-vector scores, the sentence windows that matched, number matches.
+Everything after that is here, once: the dense score of a passage, the fusion, the mild
+prior against passages that only announce what follows, the answering sentence, the hits,
+and the verdict (is there an answer at all?), which is computed from the same candidates.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from qa.chunking import Passage
+from qa.lexical import tokenize
+from qa.search import KEYWORD_WEIGHT, Hit, answering_sentence, fuse
+
+# Passages fetched beyond k in hybrid mode so that the informativeness prior can reorder
+# them (a damped lead-in makes room for the next passage).
+PRIOR_DEPTH = 10
+# Fused score multiplier of a passage that only announces what follows (one sentence
+# ending in a colon, or announcing 以下/如下/下列/"the following"), and of a very short
+# one-sentence passage (front matter: a title, a date line, a speaker). Mild: a question
+# about the line itself ("谁作的报告？") still finds it first.
+LEAD_IN_PRIOR = 0.75
+SHORT_PRIOR = 0.9
+SHORT_CHARS = 30
+_ANNOUNCES = re.compile(r"以下|如下|下列|(?i:\bthe following\b|\bas follows\b)")
+_ENDS_WITH_COLON = re.compile(r"[:：]\s*$")
+# The hits whose scores the verdict looks at: found means one of them answers.
+VERDICT_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What a store found for one question, by candidate position 0..n-1.
+
+    ``keys`` are the store's passage keys (a FAISS row, a Milvus id). ``keyword`` is the
+    BM25 score (0 where BM25 did not find the passage), ``paragraph`` the passage-vector
+    score (the weakest one fetched where the passage was not fetched), ``numbers`` the
+    share of the question's numbers each passage holds; each is None when not searched
+    (``numbers`` also when the question names no number). ``fetched`` are the
+    passage-vector scores the store fetched: the spread the verdict compares the best
+    with. The ``window_*`` arrays describe the sentence windows that matched: candidate
+    position, (first, end) sentence and score. ``unlisted`` is True when the store holds
+    passages that are not candidates; they stand in min-max scaling as one row with BM25
+    0 and the weakest dense score.
+    """
+
+    keys: np.ndarray
+    keyword: np.ndarray | None
+    paragraph: np.ndarray | None
+    numbers: np.ndarray | None
+    fetched: np.ndarray
+    window_rows: np.ndarray
+    window_spans: np.ndarray
+    window_scores: np.ndarray
+    unlisted: bool = False
+
+    @classmethod
+    def from_scores(
+        cls,
+        keys: Any,
+        keyword: Any = None,
+        paragraph: Any = None,
+        numbers: Any = None,
+        fetched: Any = (),
+        windows: Any = (),
+        unlisted: bool = False,
+    ) -> Candidates:
+        """Candidates from plain sequences; ``windows`` are (position, first, end, score)."""
+        rows = np.asarray(windows, dtype=np.float64).reshape(-1, 4)
+
+        def floats(values: Any) -> np.ndarray | None:
+            return None if values is None else np.asarray(values, dtype=np.float64)
+
+        return cls(
+            keys=np.asarray(keys, dtype=np.int64),
+            keyword=floats(keyword),
+            paragraph=floats(paragraph),
+            numbers=floats(numbers),
+            fetched=np.asarray(fetched, dtype=np.float64),
+            window_rows=rows[:, 0].astype(np.int64),
+            window_spans=rows[:, 1:3].astype(np.int64),
+            window_scores=rows[:, 3],
+            unlisted=unlisted,
+        )
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def dense(self) -> np.ndarray | None:
+        """Dense score of each candidate; None when the vectors were not searched.
+
+        A passage with matched windows scores the mean of its own vector's score and its
+        best window's (the paragraph gives context, the window the precise match); a
+        passage without scores by its own vector.
+        """
+        if self.paragraph is None:
+            return None
+        scores = self.paragraph.copy()
+        if len(self.window_rows):
+            best = np.full(len(self.keys), -np.inf)
+            np.maximum.at(best, self.window_rows, self.window_scores)
+            has_window = np.isfinite(best)
+            scores[has_window] = 0.5 * scores[has_window] + 0.5 * best[has_window]
+        return scores
+
+    def windows_of(self, position: int) -> dict[tuple[int, int], float]:
+        """Score of each matched window of one candidate, by (first, end) sentence."""
+        mine = np.flatnonzero(self.window_rows == position)
+        return {
+            (int(self.window_spans[n, 0]), int(self.window_spans[n, 1])): float(
+                self.window_scores[n]
+            )
+            for n in mine
+        }
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """The best candidates of a ranking: hits, and each hit's dense score and passage."""
+
+    hits: list[Hit]
+    dense: list[float | None]
+    passages: list[Passage]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to a question: the verdict, the answer line's hit, and all the hits.
+
+    ``found`` is None when there is no calibration for the index's encoder (or the
+    ranking gave no dense scores to judge by): no judgement, never a guess; ``confidence``
+    is then None too. ``answer`` is the best hit (its ``sentence`` is the answer line),
+    None when there are no hits.
+    """
+
+    question: str
+    found: bool | None
+    confidence: float | None
+    answer: Hit | None
+    hits: list[Hit]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The answer as a JSON-serialisable dict."""
+        return {
+            "question": self.question,
+            "found": self.found,
+            "confidence": self.confidence,
+            "answer": None if self.answer is None else self.answer.to_dict(),
+            "hits": [hit.to_dict() for hit in self.hits],
+        }
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A logistic model of "the top hits answer the question" for one encoder.
+
+    confidence = 1 / (1 + exp(-(intercept + sum of weight x feature))); found when it is
+    at least 0.5. Fitted by ``scripts/calibrate.py``, which prints these numbers.
+    """
+
+    intercept: float
+    weights: Mapping[str, float]
+
+    def confidence(self, features: Mapping[str, float]) -> float:
+        """The modelled probability that the hits answer the question."""
+        logit = self.intercept + sum(w * features[name] for name, w in self.weights.items())
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
+
+
+# Fitted by scripts/calibrate.py on the bundled report (README, "Found or not found").
+CALIBRATIONS: dict[str, Calibration] = {}
+
+
+def informativeness(passage: Passage) -> float:
+    """Prior weight of a passage in hybrid ranking: 1 for content, less for a lead-in.
+
+    A one-sentence passage that ends with a colon or announces what follows (以下, 如下,
+    下列, "the following") is a lead-in; a one-sentence passage shorter than SHORT_CHARS is
+    front matter or a caption. Both stay findable: the prior only damps them.
+    """
+    text = passage.text.strip()
+    if len(passage.sentences) > 1:
+        return 1.0
+    if _ENDS_WITH_COLON.search(text) or _ANNOUNCES.search(text):
+        return LEAD_IN_PRIOR
+    if len(text) < SHORT_CHARS:
+        return SHORT_PRIOR
+    return 1.0
+
+
+def scores(candidates: Candidates, mode: str, keyword_weight: float = KEYWORD_WEIGHT) -> np.ndarray:
+    """Each candidate's score in the mode: dense, keyword (BM25) or fused (hybrid)."""
+    dense = candidates.dense()
+    if mode == "dense":
+        assert dense is not None, "dense mode needs the vector scores"
+        return dense
+    keyword = candidates.keyword
+    assert keyword is not None, f"{mode} mode needs the keyword scores"
+    if mode == "keyword":
+        return keyword
+    assert dense is not None, "hybrid mode needs the vector scores"
+    numbers = candidates.numbers
+    count = len(candidates)
+    if candidates.unlisted:
+        floor = float(candidates.fetched.min()) if len(candidates.fetched) else 0.0
+        keyword = np.append(keyword, 0.0)
+        dense = np.append(dense, floor)
+        if numbers is not None:
+            numbers = np.append(numbers, 0.0)
+    return fuse(keyword, dense, keyword_weight, numbers)[:count]
+
+
+def make_hit(rank: int, score: float, passage: Passage, start: int, end: int) -> Hit:
+    """The hit of a ranked passage whose answering sentence is ``text[start:end]``."""
+    return Hit(
+        rank=rank,
+        score=round(float(score), 6),
+        text=passage.text,
+        source=passage.source,
+        section=passage.section_path,
+        paragraph=passage.paragraph,
+        sentence=passage.text[start:end],
+        sentence_start=start,
+        sentence_end=end,
+        page=passage.page,
+        last_page=passage.last_page,
+    )
+
+
+def rank(
+    question: str,
+    candidates: Candidates,
+    k: int,
+    mode: str,
+    passages_of: Callable[[list[int]], Mapping[int, Passage]],
+    keyword_weight: float = KEYWORD_WEIGHT,
+) -> Ranked:
+    """The k best candidates as hits, best first.
+
+    ``passages_of`` returns the passages of the given keys (a key missing from its answer,
+    deleted since the search, is left out). In hybrid mode the fused scores of the best
+    ``k + PRIOR_DEPTH`` are multiplied by :func:`informativeness` before the cut.
+    """
+    if not len(candidates):
+        return Ranked([], [], [])
+    values = scores(candidates, mode, keyword_weight)
+    dense = candidates.dense()
+    depth = k + PRIOR_DEPTH if mode == "hybrid" else k
+    order = np.argsort(-values, kind="stable")[:depth]
+    passages = passages_of([int(candidates.keys[n]) for n in order])
+    present = [int(n) for n in order if int(candidates.keys[n]) in passages]
+    final = {n: float(values[n]) for n in present}
+    if mode == "hybrid":
+        for n in present:
+            final[n] *= informativeness(passages[int(candidates.keys[n])])
+        present.sort(key=lambda n: -final[n])  # stable: ties keep the fused order
+    hits: list[Hit] = []
+    dense_of: list[float | None] = []
+    kept: list[Passage] = []
+    for n in present[:k]:
+        passage = passages[int(candidates.keys[n])]
+        start, end = answering_sentence(passage, question, candidates.windows_of(n))
+        hits.append(make_hit(len(hits) + 1, final[n], passage, start, end))
+        dense_of.append(None if dense is None else float(dense[n]))
+        kept.append(passage)
+    return Ranked(hits, dense_of, kept)
+
+
+def coverage(question: str, text: str, tokenizer: str = "bigram") -> float:
+    """Share of the question's tokens that the text holds (pairs count 1, characters 1/4)."""
+    wanted = set(tokenize(question, tokenizer))
+    if not wanted:
+        return 0.0
+    have = set(tokenize(text, tokenizer))
+    total = sum(1.0 if len(t) > 1 else 0.25 for t in wanted)
+    return sum(1.0 if len(t) > 1 else 0.25 for t in wanted & have) / total
+
+
+def verdict_features(
+    question: str, candidates: Candidates, ranked: Ranked
+) -> dict[str, float] | None:
+    """The scores the verdict reads, from the one search; None without dense scores.
+
+    - ``margin``: the best dense score among the top VERDICT_DEPTH hits minus the median
+      passage-vector score fetched for the question: how far the best stands out of the
+      corpus for this question (raw cosines shift with the question's language; this
+      shift cancels out);
+    - ``spread``: the same margin in units of the fetched scores' standard deviation;
+    - ``coverage``: the largest share of the question's tokens that one of those hits
+      holds (its headings included): zero across scripts, high for a keyword question.
+    """
+    top = [d for d in ranked.dense[:VERDICT_DEPTH] if d is not None]
+    if not top or not len(candidates.fetched):
+        return None
+    median = float(np.median(candidates.fetched))
+    deviation = float(np.std(candidates.fetched)) or 1e-6
+    margin = max(top) - median
+    overlap = max(
+        coverage(question, f"{p.section_path}\n{p.text}") for p in ranked.passages[:VERDICT_DEPTH]
+    )
+    return {"margin": margin, "spread": margin / deviation, "coverage": overlap}
+
+
+def judge(
+    question: str, candidates: Candidates, ranked: Ranked, encoder: str
+) -> tuple[bool | None, float | None]:
+    """(found, confidence) of a ranking with the encoder's calibration.
+
+    No hits: not found. No calibration for the encoder, or no dense scores: (None, None).
+    """
+    if not ranked.hits:
+        return False, 0.0
+    calibration = CALIBRATIONS.get(encoder)
+    features = verdict_features(question, candidates, ranked)
+    if calibration is None or features is None:
+        return None, None
+    confidence = calibration.confidence(features)
+    return confidence >= 0.5, round(confidence, 6)
+
+
+def answer(question: str, candidates: Candidates, ranked: Ranked, encoder: str) -> Answer:
+    """The Answer of a ranking: its hits, the best as the answer line, and the verdict."""
+    found, confidence = judge(question, candidates, ranked, encoder)
+    best = ranked.hits[0] if ranked.hits else None
+    return Answer(question, found, confidence, best, list(ranked.hits))
