@@ -5,20 +5,22 @@ opens its passage in its document (the source viewer, :mod:`qa.viewer` does the 
 page speaks Chinese or English: labels through Gradio's i18n, what is written at event time
 by the request's Accept-Language header, both from :data:`MESSAGES`; ``--lang`` forces one.
 
-It calls the :mod:`qa` facade only: :meth:`qa.Index.search` ranks, :meth:`qa.Index.add_documents`
-indexes uploads, :meth:`qa.Index.save` persists them (the same methods of
+It calls the :mod:`qa` facade only: :meth:`qa.Index.ask` ranks and judges,
+:meth:`qa.Index.add_documents` indexes uploads, :meth:`qa.Index.save` persists them (the
+same methods of
 :class:`qa.milvus_store.MilvusIndex` when the app starts on a Milvus store). What lives here
-is presentation (the chat, the passage cards, the documents panel), the "not found"
-judgement, and the rules that keep the server safe: every piece of document text is
+is presentation (the chat, the passage cards, the documents panel, the verdict in
+words), and the rules that keep the server safe: every piece of document text is
 escaped before it reaches the page, uploads are checked, given safe names and written one
 at a time, and the bundled report's index is never modified.
 
 Python callers can use the ``/ask`` endpoint through Gradio's own client::
 
     from gradio_client import Client
-    hits = Client("http://127.0.0.1:7860/").predict(
+    answer = Client("http://127.0.0.1:7860/").predict(
         "2020年乐平市的地区生产总值是多少？", 5, "hybrid", api_name="/ask"
     )
+    answer["found"], answer["answer"]["sentence"], answer["hits"]
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from qa.errors import IndexStoreError, QAError, QueryError
 from qa.index import AddReport, Index
 from qa.ingest import SUPPORTED_SUFFIXES, Document, read_document
 from qa.milvus_store import DEFAULT_COLLECTION, MilvusIndex, parse_store_uri
+from qa.ranking import Answer
 from qa.search import MODES, Hit, check_mode, check_question
 from qa.store import is_index_folder, writing
 from qa.viewer import last_page_of, page_of, passage_context, render_marked_page
@@ -81,22 +84,9 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 SHOWN_QUESTION_CHARS = 500
 
 # ---- the "not found" judgement ---------------------------------------------------------
-# Hybrid scores are min-max fused per question, so the best one is close to 1 whatever was
-# asked. The confidence of an answer is instead the best raw dense score (the mean cosine of
-# passage and best sentence window) plus a small bonus for the best raw BM25 score, capped:
-#     confidence = dense + 0.006 * min(bm25, 10)
-# Measured with the default encoder on the bundled report (README.md has the table):
-# the 59 Chinese development questions score 0.901 to 0.993, 20 off-topic questions
-# ("法国的首都是哪里？", "How do I bake bread?", ...) 0.715 to 0.887, and 12 further
-# off-topic questions, not used to choose the numbers, 0.737 to 0.876. The threshold sits
-# between the two groups. English questions about the Chinese report score like off-topic
-# ones (cross-lingual cosines are lower and BM25 finds no words), so they are answered with
-# the "not found" wording too, still followed by the closest passages. Other encoders have
-# other score scales: for them no judgement is made.
-CONFIDENCE_ENCODER = DEFAULT_ENCODER
-CONFIDENCE_KEYWORD_WEIGHT = 0.006
-CONFIDENCE_KEYWORD_CAP = 10.0
-CONFIDENCE_THRESHOLD = 0.894
+# The library judges (qa.Index.ask: found, confidence, from the one search; calibrated per
+# encoder in qa.ranking, README "Found or not found"). An encoder without a calibration
+# gets found=None: no judgement, and the page shows the passages without a verdict.
 
 # ---- the interface's words ---------------------------------------------------------------
 # One table for both languages. The page's labels go through Gradio's i18n (the browser's
@@ -358,19 +348,6 @@ def escape(text: str) -> str:
 # ---- answering --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Answer:
-    """An answer with the fields of the library's ``qa.Answer``: the verdict (``found`` True,
-    False, or None for no judgement), its confidence, the best hit (whose answering sentence
-    is the answer line) and the hits, best first."""
-
-    question: str
-    found: bool | None
-    confidence: float | None  # None: no judgement (another encoder, or an empty index)
-    answer: Hit | None
-    hits: list[Hit]
-
-
 def check_k(k: object) -> int:
     """Return k as an int between 1 and MAX_K, or raise QueryError."""
     if isinstance(k, bool) or not isinstance(k, int | float):
@@ -380,29 +357,12 @@ def check_k(k: object) -> int:
     return int(k)
 
 
-def confidence(index: AnyIndex, question: str, hits: Sequence[Hit], mode: str) -> float | None:
-    """How well the index answers the question, on the calibrated scale (see the constants).
-
-    Returns None when the index's encoder was not calibrated or the index is empty.
-    """
-    if index.encoder.name != CONFIDENCE_ENCODER or not hits:
-        return None
-    dense_hits = hits if mode == "dense" else index.search(question, k=1, mode="dense")
-    keyword_hits = hits if mode == "keyword" else index.search(question, k=1, mode="keyword")
-    if not dense_hits or not keyword_hits:
-        return None
-    bonus = min(max(keyword_hits[0].score, 0.0), CONFIDENCE_KEYWORD_CAP)
-    return round(dense_hits[0].score + CONFIDENCE_KEYWORD_WEIGHT * bonus, 6)
-
-
 def answer(index: AnyIndex, question: str, k: int = DEFAULT_K, mode: str = "hybrid") -> Answer:
-    """Search the index and judge the result; raises QueryError for a bad question, k or mode."""
+    """Ask the index (one search, with the verdict); raises QueryError for a bad question,
+    k or mode."""
     question = check_question(question)
     check_mode(mode)
-    hits = index.search(question, k=check_k(k), mode=mode)
-    score = confidence(index, question, hits, mode)
-    found = None if score is None else score >= CONFIDENCE_THRESHOLD
-    return Answer(question, bool(hits) and found, score, hits[0] if hits else None, hits)
+    return index.ask(question, k=check_k(k), mode=mode)
 
 
 # How many passage cards of an answer are open; the rest are folded.
@@ -1119,17 +1079,19 @@ def build_app(
 
     def ask(
         question: str, k: int = DEFAULT_K, mode: str = "hybrid", index: str = ""
-    ) -> list[dict[str, Any]]:
-        """Search an index (default: the one the app started with).
+    ) -> dict[str, Any]:
+        """Answer a question from an index (default: the one the app started with).
 
-        Returns the hits, best first, as dicts with rank, score, text, source, section,
-        paragraph, sentence, sentence_start and sentence_end.
+        Returns the answer as a dict (:meth:`qa.Answer.to_dict`): question, found (true,
+        false, or null: no judgement), confidence, answer (the best hit, whose sentence
+        is the answer line) and hits, best first, each with rank, score, text, source,
+        section, paragraph, sentence, sentence_start and sentence_end.
         """
         try:
             result = answer(library.get(index or None), question, k, mode)
         except QAError as exc:
             raise gr.Error(str(exc)) from exc
-        return [hit.to_dict() for hit in result.hits]
+        return result.to_dict()
 
     def describe(name: str, language: str) -> tuple[str, Any]:
         """Describe an index and list its documents (a table with headers in ``language``:

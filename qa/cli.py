@@ -22,6 +22,7 @@ from qa.errors import QAError
 from qa.evaluation import askable_questions, contexts_index, format_table, read_questions, score
 from qa.index import CHECKPOINT_FOLDER, VECTOR_INDEX_KINDS, Index
 from qa.lexical import DEFAULT_TOKENIZER, TOKENIZERS
+from qa.ranking import Answer
 from qa.search import MODES, Hit
 from qa.store import LOCK, is_index_folder, writing
 
@@ -73,7 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--store", metavar="URI", help=STORE_HELP)
     ask.add_argument("-k", type=_positive_int, default=5, help="passages to show (default: 5)")
     ask.add_argument("--mode", choices=MODES, default="hybrid")
-    ask.add_argument("--json", action="store_true", help="print the hits as JSON")
+    ask.add_argument(
+        "--json",
+        action="store_true",
+        help='print the answer as one JSON object {"question", "found", "confidence", '
+        '"answer", "hits"}',
+    )
 
     evaluate = commands.add_parser(
         "eval",
@@ -216,17 +222,31 @@ def _format_hit(hit: Hit, color: bool) -> str:
     return "\n".join(lines)
 
 
+def _verdict(answer: Answer) -> str:
+    if not answer.hits:
+        return "Not found: no passage matches the question (or the index is empty)."
+    if answer.found is None:
+        return "No judgement (no calibration for this encoder); the best passage says:"
+    shown = f"confidence {answer.confidence:.2f}"
+    if answer.found:
+        return f"Found ({shown}):"
+    return f"Not found ({shown}); the closest passage says:"
+
+
 def _ask(args: argparse.Namespace) -> int:
     index = _open_index(args.index, args.store)
-    hits = index.search(args.question, k=args.k, mode=args.mode)
+    answer = index.ask(args.question, k=args.k, mode=args.mode)
     if args.json:
-        print(json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False, indent=1))
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         return 0
-    if not hits:
-        print("No passage matches the question (or the index is empty).")
+    print(_verdict(answer))
+    if answer.answer is None:
         return 0
+    best = answer.answer
+    print(f"  {best.sentence}  [{best.rank}: {Path(best.source).name} ¶{best.paragraph}]")
+    print()
     color = sys.stdout.isatty()
-    print("\n\n".join(_format_hit(hit, color) for hit in hits))
+    print("\n\n".join(_format_hit(hit, color) for hit in answer.hits))
     return 0
 
 

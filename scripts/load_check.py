@@ -118,9 +118,9 @@ def run(url: str, clients: int, per_client: int, k: int, mode: str) -> int:
             question = pool[(number * per_client + i) % len(pool)]
             start = time.perf_counter()
             try:
-                hits = client.predict(question, k, mode, api_name="/ask")
-                if not isinstance(hits, list) or len(hits) != k:
-                    raise ValueError(f"unexpected answer {hits!r:.200}")
+                answer = client.predict(question, k, mode, api_name="/ask")
+                if not isinstance(answer, dict) or len(answer.get("hits", ())) != k:
+                    raise ValueError(f"unexpected answer {answer!r:.200}")
             except Exception as exc:
                 with lock:
                     failures.append(f"client {number}, {question!r}: {exc}")

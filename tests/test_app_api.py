@@ -299,9 +299,14 @@ def upload(client: Client, paths: list[Path], index: str) -> tuple[str, Any, str
     return html.unescape(status), dropdown, html.unescape(info), documents
 
 
-def test_ask_returns_json_hits(client):
-    hits = client.predict(GDP_QUESTION, 5, "hybrid", api_name="/ask")
+def test_ask_returns_the_answer_object(client):
+    answer = client.predict(GDP_QUESTION, 5, "hybrid", api_name="/ask")
+    assert set(answer) == {"question", "found", "confidence", "answer", "hits"}
+    assert answer["question"] == GDP_QUESTION
+    assert answer["found"] is True and 0.5 <= answer["confidence"] <= 1.0
+    hits = answer["hits"]
     assert isinstance(hits, list) and len(hits) == 5
+    assert answer["answer"] == hits[0]
     assert [hit["rank"] for hit in hits] == [1, 2, 3, 4, 5]
     for hit in hits:
         assert set(hit) == {
@@ -323,15 +328,23 @@ def test_ask_returns_json_hits(client):
 
 
 def test_ask_lists_the_gdp_passage_first(client):
-    hits = client.predict(GDP_QUESTION, 5, "hybrid", api_name="/ask")
-    assert GDP_ANSWER in hits[0]["text"]
-    assert GDP_ANSWER in hits[0]["sentence"]
+    answer = client.predict(GDP_QUESTION, 5, "hybrid", api_name="/ask")
+    assert GDP_ANSWER in answer["answer"]["text"]
+    assert GDP_ANSWER in answer["answer"]["sentence"]
+
+
+@pytest.mark.parametrize("question", OFF_TOPIC)
+def test_ask_judges_an_off_topic_question_not_found(client, question):
+    answer = client.predict(question, 3, "hybrid", api_name="/ask")
+    assert answer["found"] is False and answer["confidence"] < 0.5
+    assert len(answer["hits"]) == 3  # the closest passages still come back
 
 
 def test_ask_takes_k_and_mode_by_name(client):
     for mode in qa.MODES:
-        hits = client.predict(question=GDP_QUESTION, k=2, mode=mode, api_name="/ask")
-        assert len(hits) == 2
+        answer = client.predict(question=GDP_QUESTION, k=2, mode=mode, api_name="/ask")
+        hits = answer["hits"]
+        assert len(hits) == 2 and answer["found"] is True
         assert any(GDP_ANSWER in hit["text"] for hit in hits) or mode == "dense"
 
 
@@ -435,7 +448,9 @@ def test_upload_then_ask_about_it(client, root, tmp_path):
     assert (root / "towns" / "files" / "青石镇.md").read_text(encoding="utf-8") == TOWN_DOC
     assert qa.Index.load(root / "towns").sources[0].source.endswith("files/青石镇.md")
 
-    hits = client.predict("青石镇每年几月举办桂花节？", 3, "hybrid", "towns", api_name="/ask")
+    hits = client.predict("青石镇每年几月举办桂花节？", 3, "hybrid", "towns", api_name="/ask")[
+        "hits"
+    ]
     assert "十月" in hits[0]["sentence"]
     assert hits[0]["section"] == "青石镇简介"
     assert Path(hits[0]["source"]).name == "青石镇.md"
@@ -516,7 +531,7 @@ def test_concurrent_questions_are_all_answered(url):
 
     def ask(i: int, question: str) -> None:
         caller = Client(url, verbose=False, analytics_enabled=False)
-        results[i] = caller.predict(question, 3, "hybrid", api_name="/ask")
+        results[i] = caller.predict(question, 3, "hybrid", api_name="/ask")["hits"]
 
     threads = [threading.Thread(target=ask, args=item) for item in enumerate(questions)]
     for thread in threads:

@@ -55,7 +55,7 @@ def test_serve_on_a_store_answers_and_takes_uploads(tmp_path):
 
     with running_server(root, tmp_path, "--store", uri) as url:
         client = Client(url, verbose=False, analytics_enabled=False)
-        hits = client.predict("彩虹桥有多长？", 3, "hybrid", api_name="/ask")
+        hits = client.predict("彩虹桥有多长？", 3, "hybrid", api_name="/ask")["hits"]
         assert "一百四十米" in hits[0]["sentence"]
         assert Path(hits[0]["source"]).name == "bridge.txt"
 
@@ -76,7 +76,7 @@ def test_serve_on_a_store_answers_and_takes_uploads(tmp_path):
         kept = root / "s-uploads" / "files" / "古樟树.txt"
         assert kept.read_text(encoding="utf-8") == UPLOAD
 
-        hits = client.predict("古樟树有多少年树龄？", 3, "hybrid", "s", api_name="/ask")
+        hits = client.predict("古樟树有多少年树龄？", 3, "hybrid", "s", api_name="/ask")["hits"]
         assert "八百年" in hits[0]["sentence"]
         assert hits[0]["source"] == str(kept.resolve())
 
@@ -87,7 +87,7 @@ def test_serve_on_a_store_answers_and_takes_uploads(tmp_path):
         assert "Added 古樟树.txt" in html.unescape(status)
         assert [c[0] for c in dropdown["choices"]] == ["s", "notes"]
         assert (root / "notes" / "files" / "古樟树.txt").exists()
-        hits = client.predict("樟树王有多高？", 1, "hybrid", "notes", api_name="/ask")
+        hits = client.predict("樟树王有多高？", 1, "hybrid", "notes", api_name="/ask")["hits"]
         assert "二十六米" in hits[0]["text"]
 
     # The server has exited: the upload is in the store for the next process.

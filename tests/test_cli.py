@@ -38,17 +38,33 @@ def root(saved_report_index: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 def test_ask_json_on_the_bundled_report(root):
     result = run_qa("ask", "家庭医生履约率是多少？", "-k", "3", "--json", root=root)
-    hits = json.loads(result.stdout)
-    assert len(hits) == 3
+    answer = json.loads(result.stdout)
+    assert set(answer) == {"question", "found", "confidence", "answer", "hits"}
+    assert answer["question"] == "家庭医生履约率是多少？"
+    assert answer["found"] is True and answer["confidence"] >= 0.5
+    hits = answer["hits"]
+    assert len(hits) == 3 and answer["answer"] == hits[0]
     assert "家庭医生履约率100%" in hits[0]["text"]
+    assert "家庭医生履约率100%" in answer["answer"]["sentence"]
     assert hits[0]["sentence"] in hits[0]["text"]
     assert hits[0]["section"].startswith("一、2020年工作")
 
 
-def test_ask_text_output_marks_the_sentence(root):
-    result = run_qa("ask", "累计核酸检测了多少人？", "-k", "1", root=root)
-    assert "【" in result.stdout and "9.03万人" in result.stdout
-    assert "leping-2021-government-work-report.txt" in result.stdout
+def test_ask_prints_the_verdict_and_the_answer_line_first(root):
+    result = run_qa("ask", "累计核酸检测了多少人？", "-k", "2", root=root)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Found (confidence ")
+    assert "9.03万人" in lines[1] and "leping-2021-government-work-report.txt" in lines[1]
+    assert lines[3].startswith("1. score ")  # then the passages
+    assert "【" in result.stdout and "2. score " in result.stdout
+
+
+def test_ask_says_not_found_for_an_off_topic_question(root):
+    result = run_qa("ask", "法国的首都是哪里？", "-k", "1", root=root)
+    assert result.stdout.startswith("Not found (confidence ")
+    assert "1. score " in result.stdout  # the closest passage is still shown
+    answer = json.loads(run_qa("ask", "How do I bake bread?", "--json", root=root).stdout)
+    assert answer["found"] is False and len(answer["hits"]) == 5
 
 
 @pytest.mark.skipif(not DEV_QUESTIONS.exists(), reason="../shared is absent")
@@ -152,7 +168,7 @@ def test_build_then_update_then_ask(tmp_path, root):
     assert "1 added" in more.stdout and "1 unchanged" in more.stdout
     hits = json.loads(
         run_qa("ask", "新建了多少公路", "--index", str(index), "--json", root=root).stdout
-    )
+    )["hits"]
     assert hits[0]["text"] == "新建公路88公里。" and hits[0]["section"] == "交通"
 
 

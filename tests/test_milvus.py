@@ -91,6 +91,41 @@ def test_search_matches_the_faiss_store_in_every_mode(store, faiss_index, mode):
             assert hit.source.endswith((".md", ".txt"))
 
 
+@pytest.mark.parametrize("mode", qa.MODES)
+def test_ask_matches_the_faiss_store_in_one_round_of_searches(
+    store, faiss_index, mode, monkeypatch
+):
+    calls: list[str] = []
+    real_call = store._call
+
+    def counting(method, *args, **kwargs):
+        calls.append(method)
+        return real_call(method, *args, **kwargs)
+
+    monkeypatch.setattr(store, "_call", counting)
+    for question in (*QUESTIONS, "How do I bake bread?"):
+        expected = faiss_index.ask(question, k=3, mode=mode)
+        calls.clear()
+        got = store.ask(question, k=3, mode=mode)
+        # BM25, passage vectors, windows, then the passages: no second search for the verdict.
+        assert calls == ["search", "search", "search", "get"], calls
+        assert isinstance(got, qa.Answer)
+        assert got.found == expected.found
+        assert got.confidence == pytest.approx(expected.confidence, abs=1e-3)
+        assert [h.text for h in got.hits] == [h.text for h in expected.hits]
+        assert got.answer == got.hits[0]
+
+
+def test_milvus_side_fusion_makes_no_judgement(store):
+    store.fusion = "milvus"
+    try:
+        answer = store.ask("乐平市面积多大？", k=3)
+    finally:
+        store.fusion = "qa"
+    assert answer.found is None and answer.confidence is None
+    assert answer.hits and "1973平方公里" in answer.answer.text
+
+
 def test_answers_and_sections(store):
     hit = store.search("乐平市面积多大？", k=1)[0]
     assert "1973平方公里" in hit.text
@@ -267,10 +302,12 @@ def test_cli_build_ask_and_eval_with_store(tmp_path, docs, capsys):
     assert MilvusIndex.load(uri).tokenizer == "jieba"
 
     assert main(["ask", "乐平市面积多大？", "--store", uri, "-k", "2", "--json"]) == 0
-    hits = json.loads(capsys.readouterr().out)
-    assert len(hits) == 2 and "1973平方公里" in hits[0]["text"]
+    answer = json.loads(capsys.readouterr().out)
+    assert set(answer) == {"question", "found", "confidence", "answer", "hits"}
+    hits = answer["hits"]
+    assert len(hits) == 2 and "1973平方公里" in hits[0]["text"] and answer["answer"] == hits[0]
     assert main(["ask", "景德镇产业", "--store", uri, "--mode", "keyword", "--json"]) == 0
-    assert "陶瓷产业" in json.loads(capsys.readouterr().out)[0]["text"]
+    assert "陶瓷产业" in json.loads(capsys.readouterr().out)["hits"][0]["text"]
 
     questions = tmp_path / "q.tsv"
     questions.write_text("keyword\t乐平市面积多大？\t全市面积1973平方公里\n", encoding="utf-8")

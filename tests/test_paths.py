@@ -72,7 +72,7 @@ def test_odd_names_are_read_and_nothing_is_written_outside_the_index(tmp_path, r
     assert sources == ["2021 年 报告.txt", "a..b.md", "sub..dir/c .txt"]
     result = run_qa("ask", "新建了多少公路？", "--index", str(index), "--json", root=root)
     assert result.returncode == 0, result.stderr
-    top = json.loads(result.stdout)[0]
+    top = json.loads(result.stdout)["hits"][0]
     assert top["source"] == str((docs / "a..b.md").resolve()) and top["section"] == "交通"
     reliability["odd path names indexed (Chinese, spaces, '..')"] += 5
 

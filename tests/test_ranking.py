@@ -1,0 +1,129 @@
+"""qa.ranking through Index.ask: the verdict, the answer line, the lead-in prior, one ranking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import qa
+from qa import ranking
+from qa.chunking import Passage, split_sentences
+from qa.encoders import BUNDLED_MINILM, DEFAULT_ENCODER, load_encoder
+
+GDP_QUESTION = "2020年乐平市的地区生产总值是多少？"
+GDP_ANSWER = "353.26亿元"
+LEAD_IN = "回顾我们走过来的这一年，主要是抓了以下几方面工作。"
+
+
+def passage(text: str) -> Passage:
+    return Passage(text, "doc.txt", (), 1, tuple(split_sentences(text)))
+
+
+def test_ask_gives_the_search_hits_and_the_best_as_the_answer(report_index):
+    answer = report_index.ask(GDP_QUESTION, k=4)
+    assert isinstance(answer, qa.Answer)
+    assert answer.hits == report_index.search(GDP_QUESTION, k=4)
+    assert answer.answer == answer.hits[0]
+    assert GDP_ANSWER in answer.answer.sentence
+    assert answer.found is True and 0.5 <= answer.confidence <= 1.0
+    data = answer.to_dict()
+    assert list(data) == ["question", "found", "confidence", "answer", "hits"]
+    assert data["answer"] == data["hits"][0] == answer.hits[0].to_dict()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "累计核酸检测了多少人？",
+        "如何改善医院条件？",
+        "How many calls did the 12345 hotline receive?",
+    ],
+)
+def test_questions_about_the_report_are_found(report_index, question):
+    answer = report_index.ask(question)
+    assert answer.found is True, answer.confidence
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["法国的首都是哪里？", "怎么煮米饭？", "How do I bake bread?", "Who painted the Mona Lisa?"],
+)
+def test_off_topic_questions_are_not_found(report_index, question):
+    answer = report_index.ask(question)
+    assert answer.found is False and answer.confidence < 0.5
+    assert len(answer.hits) == 5  # the closest passages still come back
+
+
+def test_the_verdict_is_the_same_in_every_mode(report_index):
+    for question in (GDP_QUESTION, "法国的首都是哪里？"):
+        verdicts = {mode: report_index.ask(question, mode=mode).found for mode in qa.MODES}
+        assert len(set(verdicts.values())) == 1, verdicts
+
+
+def test_an_empty_index_answers_not_found_with_no_hits():
+    answer = qa.Index(load_encoder(DEFAULT_ENCODER)).ask("任何问题？")
+    assert (answer.found, answer.answer, answer.hits) == (False, None, [])
+    assert answer.to_dict()["answer"] is None
+
+
+def test_an_encoder_without_calibration_makes_no_judgement(tmp_path):
+    assert BUNDLED_MINILM not in ranking.CALIBRATIONS
+    (tmp_path / "a.txt").write_text("水库蓄水量达到1.2亿立方米。新建公路88公里。", encoding="utf-8")
+    index = qa.Index.build([tmp_path], model=BUNDLED_MINILM)
+    answer = index.ask("新建了多少公路？")
+    assert answer.found is None and answer.confidence is None
+    assert answer.answer is not None and "88公里" in answer.answer.text
+
+
+def test_bad_questions_are_refused_by_ask(report_index):
+    with pytest.raises(qa.QueryError):
+        report_index.ask("   ")
+    with pytest.raises(qa.QueryError):
+        report_index.ask(GDP_QUESTION, mode="fuzzy")
+    with pytest.raises(ValueError):
+        report_index.ask(GDP_QUESTION, k=0)
+
+
+def test_lead_ins_are_damped_and_content_is_not():
+    assert ranking.informativeness(passage(LEAD_IN)) == ranking.LEAD_IN_PRIOR
+    assert ranking.informativeness(passage("围绕上述目标，主要是做好以下几个方面的工作：")) < 1
+    assert ranking.informativeness(passage("各位代表：")) < 1
+    assert ranking.informativeness(passage("市人民政府市长 高翔")) == 1.0
+    assert ranking.informativeness(passage("全年地区生产总值完成353.26亿元，增长3.6%。")) == 1.0
+    two = "主要是抓了以下几方面工作。一是抓项目，引进项目44个。"
+    assert ranking.informativeness(passage(two)) == 1.0  # content follows in the passage
+
+
+def test_a_content_question_finds_content_before_the_lead_in(report_index):
+    hits = report_index.search("How much did GDP grow in 2020?", k=3)
+    assert LEAD_IN not in [hit.text for hit in hits]
+    assert any(GDP_ANSWER in hit.text for hit in hits)
+
+
+def test_a_lead_in_stays_findable(report_index):
+    hits = report_index.search("回顾这一年主要抓了哪几方面工作？", k=3)
+    assert LEAD_IN in [hit.text for hit in hits]
+
+
+def test_candidates_from_a_part_of_the_store_rank_like_the_whole():
+    # Passages outside the candidates stand in min-max scaling as one row (BM25 0, the
+    # weakest dense score): the same scores as when they are listed.
+    whole = ranking.Candidates.from_scores(
+        keys=[10, 11, 12, 13],
+        keyword=[3.0, 1.0, 0.0, 0.0],
+        paragraph=[0.9, 0.8, 0.7, 0.7],
+        fetched=[0.9, 0.8, 0.7, 0.7],
+        windows=[(0, 0, 2, 0.95), (1, 0, 2, 0.7)],
+    )
+    part = ranking.Candidates.from_scores(
+        keys=[10, 11],
+        keyword=[3.0, 1.0],
+        paragraph=[0.9, 0.8],
+        fetched=[0.9, 0.8, 0.7],
+        windows=[(0, 0, 2, 0.95), (1, 0, 2, 0.7)],
+        unlisted=True,
+    )
+    full = ranking.scores(whole, "hybrid")
+    assert np.allclose(ranking.scores(part, "hybrid"), full[:2])
+    assert np.allclose(whole.dense(), [0.925, 0.75, 0.7, 0.7])
+    assert whole.windows_of(0) == {(0, 2): 0.95}
