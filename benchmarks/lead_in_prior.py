@@ -1,0 +1,107 @@
+"""The lead-in prior (``qa.ranking.LEAD_IN_PRIOR``) on and off, in one run: hybrid quality.
+
+Every question is asked twice in a row, with the prior off (x1.0: the ranking before it
+existed) and on, and the table gives R@1, R@5 and MRR@10 of both, with the questions whose
+answer left the top 1 / top 5 (lost) or entered it (gained):
+
+    python benchmarks/lead_in_prior.py                     # dev questions, English held-out
+    python benchmarks/lead_in_prior.py --cmrc-contexts 250  # + CMRC 2018 (index of cmrc_sweep.py)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+from calibrate import HELD_OUT_CHINESE, HELD_OUT_ENGLISH  # noqa: E402
+from cmrc_sweep import build_or_load, default_folder, load_cmrc  # noqa: E402
+from common import DEV_QUESTIONS, format_table  # noqa: E402
+
+import qa  # noqa: E402
+from qa import ranking  # noqa: E402
+from qa.evaluation import Question, read_tsv_questions  # noqa: E402
+
+
+def answer_rank(index: qa.Index, question: Question) -> int | None:
+    """Rank of the first answering hit in the top 10 (hybrid), None when there is none."""
+    hits = index.search(question.question, k=10)
+    return next((h.rank for h in hits if question.is_answered_by(h)), None)
+
+
+def compare(index: qa.Index, questions: Sequence[Question]) -> list[list[object]]:
+    """Rows of the table for one question set: off, on, and the lost/gained counts."""
+    prior = ranking.LEAD_IN_PRIOR
+    ranks: dict[str, list[int | None]] = {"off": [], "on": []}
+    for question in questions:
+        for name, value in (("off", 1.0), ("on", prior)):
+            ranking.LEAD_IN_PRIOR = value
+            try:
+                ranks[name].append(answer_rank(index, question))
+            finally:
+                ranking.LEAD_IN_PRIOR = prior
+
+    def within(rank: int | None, cutoff: int) -> bool:
+        return rank is not None and rank <= cutoff
+
+    rows = []
+    for name in ("off", "on"):
+        mine = ranks[name]
+        n = len(mine)
+        rows.append(
+            [
+                f"prior {name}" + (f" (x{prior})" if name == "on" else ""),
+                n,
+                round(sum(within(r, 1) for r in mine) / n, 4),
+                round(sum(within(r, 5) for r in mine) / n, 4),
+                round(sum(1 / r for r in mine if r is not None) / n, 4),
+            ]
+        )
+    pairs = list(zip(ranks["off"], ranks["on"], strict=True))
+    for cutoff in (1, 5):
+        lost = sum(within(a, cutoff) and not within(b, cutoff) for a, b in pairs)
+        gained = sum(within(b, cutoff) and not within(a, cutoff) for a, b in pairs)
+        rows[1].append(f"-{lost} / +{gained}")
+    rows[0].extend(["", ""])
+    return rows
+
+
+def main() -> int:
+    """Print the on/off table for the dev questions (and CMRC when asked)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cmrc-contexts", type=int, help="also CMRC, its first N contexts")
+    args = parser.parse_args()
+    sets: dict[str, tuple[qa.Index, list[Question]]] = {}
+    report = qa.default_index()
+    if DEV_QUESTIONS.exists():
+        dev = read_tsv_questions(DEV_QUESTIONS)
+        sets["dev, all"] = (report, dev)
+        sets["dev, English"] = (report, [q for q in dev if q.question.isascii()])
+        sets["dev, paraphrase (vague) Chinese"] = (
+            report,
+            [q for q in dev if q.kind == "paraphrase" and not q.question.isascii()],
+        )
+    held_out = [Question("english", q, a) for q, a in HELD_OUT_ENGLISH]
+    sets["held-out English (scripts/calibrate.py)"] = (report, held_out)
+    chinese = [Question("chinese", q, a) for q, a in HELD_OUT_CHINESE]
+    sets["held-out Chinese (scripts/calibrate.py)"] = (report, chinese)
+    if args.cmrc_contexts:
+        questions, documents = load_cmrc(contexts=args.cmrc_contexts)
+        index, _ = build_or_load(documents, default_folder(args.cmrc_contexts))
+        sets[f"CMRC 2018 dev, first {args.cmrc_contexts} contexts"] = (index, questions)
+    headers = ["questions", "run", "n", "R@1", "R@5", "MRR@10", "top 1 lost/gained",
+               "top 5 lost/gained"]  # fmt: skip
+    rows = []
+    for name, (index, questions) in sets.items():
+        for row in compare(index, questions):
+            rows.append([name, *row])
+    print(format_table(headers, rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
