@@ -1,8 +1,11 @@
-"""The lead-in prior (``qa.ranking.LEAD_IN_PRIOR``) on and off, in one run: hybrid quality.
+"""The priors against lead-ins on and off, in one run: hybrid quality and the answer line.
 
-Every question is asked twice in a row, with the prior off (x1.0: the ranking before it
-existed) and on, and the table gives R@1, R@5 and MRR@10 of both, with the questions whose
-answer left the top 1 / top 5 (lost) or entered it (gained):
+``qa.ranking.LEAD_IN_PRIOR`` damps passages that only announce what follows;
+``qa.search.SHORT_SENTENCE_PRIOR`` damps short topic sentences when the answering sentence
+is chosen. Every question is asked twice in a row, with both off (x1.0: as before they
+existed) and on. The table gives R@1, R@5 and MRR@10, the questions whose answer left the
+top 1 / top 5 (lost) or entered it (gained), and "answer line": of the questions whose
+answering passage is in the top 10, how many have the answer text in that hit's sentence.
 
     python benchmarks/lead_in_prior.py                     # dev questions, English held-out
     python benchmarks/lead_in_prior.py --cmrc-contexts 250  # + CMRC 2018 (index of cmrc_sweep.py)
@@ -23,27 +26,36 @@ from cmrc_sweep import build_or_load, default_folder, load_cmrc  # noqa: E402
 from common import DEV_QUESTIONS, format_table  # noqa: E402
 
 import qa  # noqa: E402
-from qa import ranking  # noqa: E402
+from qa import ranking, search  # noqa: E402
+from qa.chunking import search_key  # noqa: E402
 from qa.evaluation import Question, read_tsv_questions  # noqa: E402
 
 
-def answer_rank(index: qa.Index, question: Question) -> int | None:
-    """Rank of the first answering hit in the top 10 (hybrid), None when there is none."""
+def answer_rank(index: qa.Index, question: Question) -> tuple[int | None, bool]:
+    """Rank of the first answering hit in the top 10 (hybrid; None when there is none),
+    and whether that hit's answering sentence holds the answer text."""
     hits = index.search(question.question, k=10)
-    return next((h.rank for h in hits if question.is_answered_by(h)), None)
+    hit = next((h for h in hits if question.is_answered_by(h)), None)
+    if hit is None:
+        return None, False
+    key, line = search_key(question.answer), search_key(hit.sentence)
+    return hit.rank, bool(question.answer) and (key in line or line in key)
 
 
 def compare(index: qa.Index, questions: Sequence[Question]) -> list[list[object]]:
     """Rows of the table for one question set: off, on, and the lost/gained counts."""
-    prior = ranking.LEAD_IN_PRIOR
+    priors = (ranking.LEAD_IN_PRIOR, search.SHORT_SENTENCE_PRIOR)
     ranks: dict[str, list[int | None]] = {"off": [], "on": []}
+    lines: dict[str, int] = {"off": 0, "on": 0}
     for question in questions:
-        for name, value in (("off", 1.0), ("on", prior)):
-            ranking.LEAD_IN_PRIOR = value
+        for name, (lead_in, sentence) in (("off", (1.0, 1.0)), ("on", priors)):
+            ranking.LEAD_IN_PRIOR, search.SHORT_SENTENCE_PRIOR = lead_in, sentence
             try:
-                ranks[name].append(answer_rank(index, question))
+                rank, in_line = answer_rank(index, question)
             finally:
-                ranking.LEAD_IN_PRIOR = prior
+                ranking.LEAD_IN_PRIOR, search.SHORT_SENTENCE_PRIOR = priors
+            ranks[name].append(rank)
+            lines[name] += in_line
 
     def within(rank: int | None, cutoff: int) -> bool:
         return rank is not None and rank <= cutoff
@@ -52,13 +64,15 @@ def compare(index: qa.Index, questions: Sequence[Question]) -> list[list[object]
     for name in ("off", "on"):
         mine = ranks[name]
         n = len(mine)
+        found = sum(r is not None for r in mine)
         rows.append(
             [
-                f"prior {name}" + (f" (x{prior})" if name == "on" else ""),
+                f"priors {name}",
                 n,
                 round(sum(within(r, 1) for r in mine) / n, 4),
                 round(sum(within(r, 5) for r in mine) / n, 4),
                 round(sum(1 / r for r in mine if r is not None) / n, 4),
+                f"{lines[name]}/{found}" if questions[0].answer else "-",
             ]
         )
     pairs = list(zip(ranks["off"], ranks["on"], strict=True))
@@ -93,8 +107,8 @@ def main() -> int:
         questions, documents = load_cmrc(contexts=args.cmrc_contexts)
         index, _ = build_or_load(documents, default_folder(args.cmrc_contexts))
         sets[f"CMRC 2018 dev, first {args.cmrc_contexts} contexts"] = (index, questions)
-    headers = ["questions", "run", "n", "R@1", "R@5", "MRR@10", "top 1 lost/gained",
-               "top 5 lost/gained"]  # fmt: skip
+    headers = ["questions", "run", "n", "R@1", "R@5", "MRR@10", "answer line",
+               "top 1 lost/gained", "top 5 lost/gained"]  # fmt: skip
     rows = []
     for name, (index, questions) in sets.items():
         for row in compare(index, questions):
