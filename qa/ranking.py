@@ -34,7 +34,7 @@ PRIOR_DEPTH = 10
 # 12th for "报告人是谁？".
 LEAD_IN_PRIOR = 0.75
 _ANNOUNCES = re.compile(r"以下|如下|下列|(?i:\bthe following\b|\bas follows\b)")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 _ENDS_WITH_COLON = re.compile(r"[:：]\s*$")
 # The hits whose scores the verdict looks at: found means one of them answers.
 VERDICT_DEPTH = 3
@@ -49,9 +49,10 @@ class Candidates:
     score (the weakest one fetched where the passage was not fetched), ``numbers`` the
     share of the question's numbers each passage holds; each is None when not searched
     (``numbers`` also when the question names no number). ``fetched`` are the
-    passage-vector scores the store fetched: the spread the verdict compares the best
-    with. The ``window_*`` arrays describe the sentence windows that matched: candidate
-    position, (first, end) sentence and score. ``unlisted`` is True when the store holds
+    passage-vector scores the store fetched (the weakest of them stands for passages not
+    fetched; the verdict reads them when the index has no windows). The ``window_*``
+    arrays describe the sentence windows that matched: candidate position, (first, end)
+    sentence and score. ``unlisted`` is True when the store holds
     passages that are not candidates; they stand in min-max scaling as one row with BM25
     0 and the weakest dense score.
     """
@@ -295,10 +296,11 @@ def coverage(question: str, text: str, tokenizer: str = "bigram") -> float:
 
 
 def main_script(text: str) -> str:
-    """The script most of the text's letters are in: ``han`` (CJK), ``latin`` or ``other``."""
+    """The script most of the text's letters are in: ``han`` (Chinese, Japanese, Korean),
+    ``latin`` or ``other``."""
     counts = {"han": 0, "latin": 0, "other": 0}
     for char in text:
-        if _HAN.match(char):
+        if _CJK.match(char):
             counts["han"] += 1
         elif char.isalpha():
             latin = char.isascii() or "LATIN" in unicodedata.name(char, "")
