@@ -278,7 +278,9 @@ def rank(
     kept: list[Passage] = []
     for n in present[:k]:
         passage = passages[int(candidates.keys[n])]
-        start, end = answering_sentence(passage, question, candidates.windows_of(n))
+        # Keyword mode reads no vectors, even when ask fetched them for its verdict.
+        windows = candidates.windows_of(n) if mode != "keyword" else {}
+        start, end = answering_sentence(passage, question, windows)
         hits.append(make_hit(len(hits) + 1, final[n], passage, start, end))
         dense_of.append(None if dense is None else float(dense[n]))
         kept.append(passage)

@@ -353,6 +353,12 @@ def test_search_returns_hits_or_raises_query_error(
         assert hit.text in texts
         assert hit.sentence == hit.text[hit.sentence_start : hit.sentence_end]
         assert hit.sentence.strip()
+    # ask ranks the same and judges: a verdict (or none), never an error once search works.
+    answer = tiny_index.ask(question, k=k, mode=mode)
+    assert answer.hits == hits and answer.answer == hits[0]
+    assert answer.found in (True, False, None)
+    assert (answer.found is None) == (answer.confidence is None)
+    assert answer.confidence is None or 0.0 <= answer.confidence <= 1.0
 
 
 # ---- damaged and random document files ---------------------------------------------------
