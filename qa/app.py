@@ -34,7 +34,7 @@ import gradio as gr
 
 from qa.bundled import default_index, default_index_dir, index_root
 from qa.chunking import SECTION_SEPARATOR
-from qa.encoders import DEFAULT_ENCODER, load_encoder
+from qa.encoders import DEFAULT_ENCODER, E5_SMALL_ENCODERS, load_encoder
 from qa.errors import QAError, QueryError
 from qa.index import AddReport, Index
 from qa.ingest import SUPPORTED_SUFFIXES, Document, read_document
@@ -80,7 +80,6 @@ SHOWN_QUESTION_CHARS = 500
 # ones (cross-lingual cosines are lower and BM25 finds no words), so they are answered with
 # the "not found" wording too, still followed by the closest passages. Other encoders have
 # other score scales: for them no judgement is made.
-CONFIDENCE_ENCODER = DEFAULT_ENCODER
 CONFIDENCE_KEYWORD_WEIGHT = 0.006
 CONFIDENCE_KEYWORD_CAP = 10.0
 CONFIDENCE_THRESHOLD = 0.894
@@ -163,7 +162,7 @@ def confidence(index: AnyIndex, question: str, hits: Sequence[Hit], mode: str) -
 
     Returns None when the index's encoder was not calibrated or the index is empty.
     """
-    if index.encoder.name != CONFIDENCE_ENCODER or not hits:
+    if index.encoder.name not in E5_SMALL_ENCODERS or not hits:
         return None
     dense_hits = hits if mode == "dense" else index.search(question, k=1, mode="dense")
     keyword_hits = hits if mode == "keyword" else index.search(question, k=1, mode="keyword")
