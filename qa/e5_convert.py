@@ -232,7 +232,9 @@ def _double_array(keys: dict[bytes, int]) -> np.ndarray:
             units[base ^ label] = label
             used[base ^ label] = 1
             queue.append((base ^ label, node[label]))
-    return np.array(units[: used.rindex(1) + 1], dtype=np.uint32)
+    # Readers do not check bounds: every slot a lookup can reach (a base's whole block of
+    # 256) must exist.
+    return np.array(units[: (max(bases) | 0xFF) + 1], dtype=np.uint32)
 
 
 def precompiled_charsmap(normalization: dict[int, tuple[int, ...]]) -> bytes:
