@@ -217,7 +217,10 @@ class E5SmallEncoder:
     def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
         model = self.sentence_transformer()
         tokenizer = model.tokenizer
-        content = tokenizer([prompt + t for t in texts], add_special_tokens=False)["input_ids"]
+        # verbose=False: texts over 512 tokens are expected here (they are windowed).
+        content = tokenizer([prompt + t for t in texts], add_special_tokens=False, verbose=False)[
+            "input_ids"
+        ]
         width = model.max_seq_length - 2
         windows: list[tuple[int, list[int]]] = []  # (text, content tokens)
         for row, ids in enumerate(content):
