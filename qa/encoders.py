@@ -99,13 +99,13 @@ class SentenceTransformerEncoder:
     engine = "sentence-transformers"
     query_engine = "sentence-transformers"
 
-    def __init__(self, name: str, device: str = "auto", location: str | None = None) -> None:
+    def __init__(self, name: str, device: str = "auto") -> None:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - it is a hard dependency
             raise EncoderError("sentence-transformers is not installed") from exc
         self.name = name
-        location = location or _resolve_model_location(name)
+        location = _resolve_model_location(name)
         try:
             self._model = SentenceTransformer(location, device=_torch_device(device))
         except Exception as exc:  # the library raises many types for a missing model
