@@ -1,5 +1,10 @@
 """The web chat (``qa serve``): a Gradio app that answers with cited, highlighted passages.
 
+An answer shows the verdict and the answer line first, then the passage cards; each card
+opens its passage in its document (the source viewer, :mod:`qa.viewer` does the work). The
+page speaks Chinese or English: labels through Gradio's i18n, what is written at event time
+by the request's Accept-Language header, both from :data:`MESSAGES`; ``--lang`` forces one.
+
 It calls the :mod:`qa` facade only: :meth:`qa.Index.search` ranks, :meth:`qa.Index.add_documents`
 indexes uploads, :meth:`qa.Index.save` persists them (the same methods of
 :class:`qa.milvus_store.MilvusIndex` when the app starts on a Milvus store). What lives here
@@ -18,13 +23,20 @@ Python callers can use the ``/ask`` endpoint through Gradio's own client::
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
+import copy
+import hashlib
 import ipaddress
+import json
 import logging
 import os
 import re
 import shutil
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,14 +45,15 @@ from typing import Any
 import gradio as gr
 
 from qa.bundled import default_index, default_index_dir, index_root
-from qa.chunking import SECTION_SEPARATOR
+from qa.chunking import SECTION_SEPARATOR, Passage
 from qa.encoders import DEFAULT_ENCODER, E5_SMALL_ENCODERS, load_encoder
-from qa.errors import QAError, QueryError
+from qa.errors import IndexStoreError, QAError, QueryError
 from qa.index import AddReport, Index
 from qa.ingest import SUPPORTED_SUFFIXES, Document, read_document
 from qa.milvus_store import DEFAULT_COLLECTION, MilvusIndex, parse_store_uri
 from qa.search import MODES, Hit, check_mode, check_question
-from qa.store import is_index_folder
+from qa.store import is_index_folder, writing
+from qa.viewer import last_page_of, page_of, passage_context, render_marked_page
 
 log = logging.getLogger(__name__)
 
@@ -84,30 +97,242 @@ CONFIDENCE_KEYWORD_WEIGHT = 0.006
 CONFIDENCE_KEYWORD_CAP = 10.0
 CONFIDENCE_THRESHOLD = 0.894
 
-NOT_FOUND = "Not found"
-NOT_FOUND_TEXT = (
-    "Nothing in this index answers that well enough (未找到可靠的答案). "
-    "The closest passages are listed below."
-)
+# ---- the interface's words ---------------------------------------------------------------
+# One table for both languages. The page's labels go through Gradio's i18n (the browser's
+# language picks them); what Python writes at event time (answers, notices, upload statuses)
+# picks the language of the request (its Accept-Language header). ``qa serve --lang`` forces
+# one for both.
+LANGUAGES = ("zh", "en")
+MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "## qa — ask your documents",
+        "intro": (
+            "Ask a question: the answer comes first, with its citation; below it the "
+            "passages, each with its section, file, paragraph and page. "
+            "Open a citation to see the passage in its document."
+        ),
+        "chat": "Chat",
+        "chat_placeholder": "Ask about the documents of the selected index.",
+        "question": "Question",
+        "question_placeholder": "Ask a question, e.g. 2020年乐平市的地区生产总值是多少？",
+        "send": "Send",
+        "examples": "Example questions",
+        "k": "Passages (k)",
+        "mode": "Search mode",
+        "index": "Index",
+        "index_summary": "Index summary",
+        "documents": "Documents in this index",
+        "upload_files": "Upload .txt, .md, .pdf or .docx",
+        "upload_target": "Upload into index",
+        "add": "Add to index",
+        "upload_status": "Upload status",
+        "viewer_title": "### Source",
+        "mode_hybrid": "hybrid",
+        "mode_dense": "dense",
+        "mode_keyword": "keyword",
+        "column_document": "document",
+        "column_passages": "passages",
+        "colon": ": ",
+        "close_viewer": "Close",
+        "found": "Found",
+        "found_text": "the answer is the highlighted sentence of the first passage",
+        "not_found": "Not found",
+        "not_found_text": (
+            "nothing in this index answers that well enough. The closest passages are listed below."
+        ),
+        "no_judgement": "No judgement",
+        "no_judgement_text": (
+            "this index's encoder has no calibration, so whether this answers is not judged"
+        ),
+        "confidence": " (confidence {value})",
+        "answer": "Answer",
+        "closest": "Closest passages",
+        "no_hits": "No passage of this index matches the question (or the index is empty).",
+        "score": "score",
+        "page": "p. {page}",
+        "show_source": "Show in document",
+        "type_first": "Type a question first.",
+        "cannot_search": "Cannot search: {error}.",
+        "search_failed": "Search failed (see the log).",
+        "viewer_more_before": "{count} earlier passages not shown",
+        "viewer_more_after": "{count} later passages not shown",
+        "viewer_page": "Page {page} of {pages}",
+        "viewer_page_unmarked": "the passage could not be located on this page",
+        "viewer_gone": (
+            "This passage is no longer in the index (the document was changed): ask again."
+        ),
+        "viewer_failed": "Cannot show the source: {error}.",
+        "viewer_file_gone": "{name} is no longer where it was indexed: its page cannot be shown.",
+        "viewer_file_changed": "{name} changed since it was indexed: its page is not shown.",
+        "passage_count": "{count} passage",
+        "passages_count": "{count} passages",
+        "document_count": "{count} document",
+        "documents_count": "{count} documents",
+        "index_info": "**{name}**: {passages} from {documents}{note}",
+        "read_only": " · read-only",
+        "milvus_store": " · Milvus store",
+        "added": "Added {name} ({passages})",
+        "replaced": "Replaced {name} ({passages})",
+        "unchanged": "{name} is already in this index, unchanged",
+        "skipped": "Skipped {problem}",
+        "nothing_to_add": "Nothing to add.",
+        "upload_failed": "The upload failed (see the log).",
+        "reading_files": "reading files",
+        "embedding": "embedding {done}/{total}",
+    },
+    "zh": {
+        "title": "## qa — 向文档提问",
+        "intro": (
+            "输入问题：先给出答案及其出处，下面列出相关段落，注明章节、文件、段落和页码。"
+            "点击出处可在原文中查看该段落。"
+        ),
+        "chat": "对话",
+        "chat_placeholder": "就所选索引中的文档提问。",
+        "question": "问题",
+        "question_placeholder": "输入问题，例如：2020年乐平市的地区生产总值是多少？",
+        "send": "发送",
+        "examples": "示例问题",
+        "k": "段落数（k）",
+        "mode": "检索方式",
+        "index": "索引",
+        "index_summary": "索引概况",
+        "documents": "本索引中的文档",
+        "upload_files": "上传 .txt、.md、.pdf 或 .docx 文件",
+        "upload_target": "上传到索引",
+        "add": "加入索引",
+        "upload_status": "上传状态",
+        "viewer_title": "### 原文",
+        "mode_hybrid": "混合",
+        "mode_dense": "语义",
+        "mode_keyword": "关键词",
+        "column_document": "文档",
+        "column_passages": "段落数",
+        "colon": "：",
+        "close_viewer": "关闭",
+        "found": "找到答案",
+        "found_text": "答案是第一段中高亮的句子",
+        "not_found": "未找到可靠的答案",
+        "not_found_text": "本索引中没有足够好地回答该问题的内容。下面列出最接近的段落。",
+        "no_judgement": "无法判断",
+        "no_judgement_text": "本索引的编码器没有校准数据，因此不判断是否找到答案",
+        "confidence": "（置信度 {value}）",
+        "answer": "答案",
+        "closest": "最接近的段落",
+        "no_hits": "本索引中没有与问题匹配的段落（或索引为空）。",
+        "score": "得分",
+        "page": "第{page}页",
+        "show_source": "在原文中查看",
+        "type_first": "请先输入问题。",
+        "cannot_search": "无法检索：{error}。",
+        "search_failed": "检索失败（详见日志）。",
+        "viewer_more_before": "前面还有 {count} 段未显示",
+        "viewer_more_after": "后面还有 {count} 段未显示",
+        "viewer_page": "第 {page} 页，共 {pages} 页",
+        "viewer_page_unmarked": "未能在本页定位该段落",
+        "viewer_gone": "该段落已不在索引中（文档已更改）：请重新提问。",
+        "viewer_failed": "无法显示原文：{error}。",
+        "viewer_file_gone": "{name} 已不在建立索引时的位置，无法显示其页面。",
+        "viewer_file_changed": "{name} 在建立索引后已被修改，不显示其页面。",
+        "passage_count": "{count} 段",
+        "passages_count": "{count} 段",
+        "document_count": "{count} 个文档",
+        "documents_count": "{count} 个文档",
+        "index_info": "**{name}**：{documents}，共 {passages}{note}",
+        "read_only": " · 只读",
+        "milvus_store": " · Milvus 存储",
+        "added": "已加入 {name}（{passages}）",
+        "replaced": "已替换 {name}（{passages}）",
+        "unchanged": "{name} 已在本索引中，未改变",
+        "skipped": "已跳过 {problem}",
+        "nothing_to_add": "没有可加入的内容。",
+        "upload_failed": "上传失败（详见日志）。",
+        "reading_files": "正在读取文件",
+        "embedding": "正在编码 {done}/{total}",
+    },
+}
+NOT_FOUND = MESSAGES["en"]["not_found"]
 
-EXAMPLES = [
-    "2020年乐平市的地区生产总值是多少？",
-    "2021年规模以上工业增加值预期增长多少？",
-    "什么是三讲一评？",
-    "如何改善医院条件？",
-    "乡下婚礼和丧事铺张浪费怎么办？",
-]
+EXAMPLES = {
+    "zh": [
+        "2020年乐平市的地区生产总值是多少？",
+        "2021年规模以上工业增加值预期增长多少？",
+        "什么是三讲一评？",
+        "如何改善医院条件？",
+        "乡下婚礼和丧事铺张浪费怎么办？",
+    ],
+    "en": [
+        "How many nucleic acid tests were done?",
+        "How much did fiscal revenue grow in 2020?",
+        "What is 三讲一评?",
+        "2020年乐平市的地区生产总值是多少？",
+        "如何改善医院条件？",
+    ],
+}
+
+
+def say(language: str, key: str, **values: object) -> str:
+    """The message ``key`` in ``language`` (English for an unknown one), filled in."""
+    table = MESSAGES.get(language, MESSAGES["en"])
+    return table[key].format(**values) if values else table[key]
+
+
+def language_of(accept_language: str | None) -> str:
+    """The interface language for an Accept-Language header: "zh" when Chinese is preferred
+    over English, else "en"."""
+    best, best_q = "en", 0.0
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        base = tag.strip().lower().split("-")[0]
+        if base not in LANGUAGES:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        q -= position * 1e-6  # equal weights: the first listed wins
+        if q > best_q:
+            best, best_q = base, q
+    return best
+
+
+def request_language(request: gr.Request | None, forced: str | None = None) -> str:
+    """The language to answer a request in: ``forced`` (``--lang``), else the browser's."""
+    if forced is not None:
+        return forced
+    headers = getattr(request, "headers", None)
+    return language_of(headers.get("accept-language") if headers is not None else None)
+
 
 CSS = """
-#qa-chat .qa-verdict { margin: 0 0 .5em 0; }
+#qa-chat { height: calc(100vh - 210px) !important; min-height: 360px; }
+#qa-chat .qa-verdict { margin: 0 0 .4em 0; }
+#qa-chat .qa-found { color: #166534; }
 #qa-chat .qa-notfound { color: #9a3412; }
+#qa-chat .qa-unjudged { color: #4b5563; }
+#qa-chat .qa-answer-line { font-size: 1.08em; margin: .2em 0 .6em 0; }
+#qa-chat .qa-answer-line mark { background: #fde68a; color: inherit; padding: 0 .1em; }
+#qa-chat .qa-cite { font-size: .85em; vertical-align: super; text-decoration: none; }
 #qa-chat .qa-hit { border-left: 3px solid #d1d5db; padding: .2em 0 .2em .7em;
-                   margin: .6em 0; }
+                   margin: .5em 0; }
+#qa-chat .qa-hit > summary { cursor: pointer; }
+#qa-chat .qa-hit:target, #qa-chat .qa-hit.qa-flash { border-left-color: #f59e0b; }
 #qa-chat .qa-crumb { font-weight: 600; }
 #qa-chat .qa-where { font-size: .85em; opacity: .8; }
 #qa-chat .qa-score { font-variant-numeric: tabular-nums; }
 #qa-chat mark.qa-sentence { background: #fde68a; color: inherit; padding: 0 .1em; }
 #qa-chat .qa-text { margin: .3em 0 0 0; }
+#qa-chat .qa-source { font-size: .85em; }
+.qa-hidden { display: none !important; }
+#qa-viewer-body .qa-ctx { margin: .5em 0; }
+#qa-viewer-body .qa-ctx-where { font-size: .8em; opacity: .7; }
+#qa-viewer-body .qa-focus { background: #fef3c7; outline: 2px solid #f59e0b;
+                            padding: .3em .5em; border-radius: 4px; }
+#qa-viewer-body .qa-more { font-size: .85em; opacity: .7; font-style: italic; }
+#qa-viewer-body img.qa-page { max-width: 100%; border: 1px solid #d1d5db; margin-top: .5em; }
 """
 
 # Every character that HTML or Markdown (including Gradio's GFM, tables and KaTeX) could
@@ -134,18 +359,15 @@ def escape(text: str) -> str:
 
 @dataclass(frozen=True)
 class Answer:
-    """The hits for a question and how confident the app is that they answer it."""
+    """An answer with the fields of the library's ``qa.Answer``: the verdict (``found`` True,
+    False, or None for no judgement), its confidence, the best hit (whose answering sentence
+    is the answer line) and the hits, best first."""
 
     question: str
-    hits: list[Hit]
+    found: bool | None
     confidence: float | None  # None: no judgement (another encoder, or an empty index)
-
-    @property
-    def found(self) -> bool:
-        """False when the best passages are judged not to answer the question."""
-        if not self.hits:
-            return False
-        return self.confidence is None or self.confidence >= CONFIDENCE_THRESHOLD
+    answer: Hit | None
+    hits: list[Hit]
 
 
 def check_k(k: object) -> int:
@@ -177,58 +399,305 @@ def answer(index: AnyIndex, question: str, k: int = DEFAULT_K, mode: str = "hybr
     question = check_question(question)
     check_mode(mode)
     hits = index.search(question, k=check_k(k), mode=mode)
-    return Answer(question, hits, confidence(index, question, hits, mode))
+    score = confidence(index, question, hits, mode)
+    found = None if score is None else score >= CONFIDENCE_THRESHOLD
+    return Answer(question, bool(hits) and found, score, hits[0] if hits else None, hits)
 
 
-def render_hit(hit: Hit) -> str:
-    """One passage as HTML: breadcrumb, file and paragraph, score, highlighted sentence."""
+# How many passage cards of an answer are open; the rest are folded.
+OPEN_CARDS = 3
+
+
+def hit_page(hit: Hit) -> int | None:
+    """The hit's first PDF page (1-based), or None."""
+    page = getattr(hit, "page", None)
+    return int(page) if page else None
+
+
+def source_token(index_name: str, hit: Hit) -> str:
+    """An opaque, URL-safe reference to a hit's passage for the source viewer.
+
+    It names the index and the passage (a digest of its source, its paragraph and a digest
+    of its text), never a path: the server finds the passage among the index's own.
+    """
+    raw = json.dumps(
+        [index_name, _digest(hit.source), hit.paragraph, _digest(hit.text)], ensure_ascii=False
+    )
+    return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def parse_source_token(token: str) -> tuple[str, str, int, str]:
+    """(index name, source digest, paragraph, text digest) of a token; QAError if malformed."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        index_name, source, paragraph, text_digest = json.loads(raw.decode("utf-8"))
+        if not all(isinstance(v, str) for v in (index_name, source, text_digest)):
+            raise ValueError("not text")
+        if isinstance(paragraph, bool) or not isinstance(paragraph, int):
+            raise ValueError("not a paragraph number")
+    except (ValueError, TypeError, UnicodeDecodeError, binascii.Error) as exc:
+        raise QAError("not a passage reference") from exc
+    return index_name, source, paragraph, text_digest
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _pages(page: int, last_page: int | None) -> str:
+    return f"{page}\u2013{last_page}" if last_page and last_page != page else str(page)
+
+
+def render_where(hit: Hit, language: str = "en") -> str:
+    """File, paragraph, page (for PDFs) and score of a hit, escaped."""
+    parts = [escape(Path(hit.source).name), f"&#182;{hit.paragraph}"]
+    page = hit_page(hit)
+    if page is not None:
+        pages = _pages(page, getattr(hit, "last_page", None))
+        parts.append(escape(say(language, "page", page=pages)))
+    parts.append(f'<span class="qa-score">{say(language, "score")} {hit.score:.3f}</span>')
+    return " &#183; ".join(parts)
+
+
+def render_hit(
+    hit: Hit,
+    language: str = "en",
+    card_id: str | None = None,
+    open_card: bool = True,
+    token: str | None = None,
+) -> str:
+    """One passage card as HTML: breadcrumb, where it is, the text with its answering
+    sentence highlighted, and a link that opens it in its document (when ``token`` is given).
+
+    A ``<details>`` element: ``open_card=False`` folds it. All document text is escaped.
+    """
     start = max(0, min(hit.sentence_start, len(hit.text)))
     end = max(start, min(hit.sentence_end, len(hit.text)))
     crumbs = [part for part in hit.section.split(SECTION_SEPARATOR) if part.strip()]
     crumb = " &#8250; ".join(escape(part) for part in crumbs) or "&#8212;"
-    name = escape(Path(hit.source).name)
+    ident = f' id="{card_id}"' if card_id else ""
+    source_link = (
+        f'<a class="qa-source" href="#qa-src-{token}">{escape(say(language, "show_source"))}</a>'
+        if token
+        else ""
+    )
     return (
-        '<div class="qa-hit">'
-        f'<div class="qa-crumb">{hit.rank}&#46; {crumb}</div>'
-        f'<div class="qa-where">{name} &#183; &#182;{hit.paragraph} &#183; '
-        f'<span class="qa-score">score {hit.score:.3f}</span></div>'
+        f'<details class="qa-hit"{ident}{" open" if open_card else ""}>'
+        f'<summary><span class="qa-crumb">{hit.rank}&#46; {crumb}</span> '
+        f'<span class="qa-where">{render_where(hit, language)}</span></summary>'
         f'<p class="qa-text">{escape(hit.text[:start])}'
         f'<mark class="qa-sentence">{escape(hit.text[start:end])}</mark>'
         f"{escape(hit.text[end:])}</p>"
-        "</div>"
+        f"{source_link}"
+        "</details>"
     )
 
 
-def render_answer(result: Answer) -> str:
-    """The chat message for an answer: a verdict line, then the passages, as one HTML block.
+def render_verdict(result: Any, language: str = "en") -> str:
+    """The verdict in plain words: found, not found, or no judgement (with the confidence)."""
+    found = result.found
+    key, css = {True: ("found", "qa-found"), False: ("not_found", "qa-notfound")}.get(
+        found, ("no_judgement", "qa-unjudged")
+    )
+    shown = (
+        ""
+        if result.confidence is None
+        else say(language, "confidence", value=f"{result.confidence:.3f}")
+    )
+    return (
+        f'<p class="qa-verdict {css}"><strong>{escape(say(language, key))}</strong>'
+        f"{escape(say(language, 'colon'))}"
+        f"{escape(say(language, key + '_text'))}{escape(shown)}</p>"
+    )
+
+
+def render_answer(
+    result: Any, language: str = "en", index_name: str | None = None, answer_id: str | None = None
+) -> str:
+    """The chat message for an answer, as one HTML block.
+
+    The verdict, then the answer line (the best hit's answering sentence, with a citation
+    linked to its card), then the cards: the first :data:`OPEN_CARDS` open, the rest
+    folded. ``result`` has ``found``, ``confidence``, ``answer`` and ``hits`` (qa.Answer's
+    fields). With ``index_name`` each card links to the source viewer.
 
     The whole message is one line of HTML starting with a block tag, so Markdown leaves it
     alone; all text from documents is escaped.
     """
     if not result.hits:
-        return (
-            '<div class="qa-answer"><p class="qa-verdict">'
-            "No passage of this index matches the question (or the index is empty).</p></div>"
+        verdict = escape(say(language, "no_hits"))
+        return f'<div class="qa-answer"><p class="qa-verdict">{verdict}</p></div>'
+    answer_id = answer_id or uuid.uuid4().hex[:8]
+    cards = []
+    for number, hit in enumerate(result.hits):
+        token = source_token(index_name, hit) if index_name is not None else None
+        card_id = f"qa-card-{answer_id}-{hit.rank}"
+        cards.append(render_hit(hit, language, card_id, number < OPEN_CARDS, token))
+    best = result.answer
+    answer_line = ""
+    if best is not None and result.found is not False:
+        sentence = best.sentence or best.text
+        page = hit_page(best)
+        page_note = f" &#183; {escape(say(language, 'page', page=page))}" if page else ""
+        answer_line = (
+            f'<p class="qa-answer-line"><strong>{escape(say(language, "answer"))}</strong>'
+            f"{escape(say(language, 'colon'))}"
+            f"<mark>{escape(sentence)}</mark> "
+            f'<a class="qa-cite" href="#qa-card-{answer_id}-{best.rank}">'
+            f"[{best.rank}{page_note}]</a></p>"
         )
-    shown = "" if result.confidence is None else f" (confidence {result.confidence:.3f})"
-    if result.found:
-        count = len(result.hits)
-        verdict = (
-            f'<p class="qa-verdict">{count} passage{"s" if count != 1 else ""}, '
-            f"best first{shown}; the answering sentence is highlighted.</p>"
-        )
-    else:
-        verdict = (
-            f'<p class="qa-verdict qa-notfound"><strong>{NOT_FOUND}</strong>: '
-            f"{escape(NOT_FOUND_TEXT)}{shown}</p>"
-        )
-    body = "".join(render_hit(hit) for hit in result.hits)
-    return f'<div class="qa-answer">{verdict}{body}</div>'
+    return (
+        f'<div class="qa-answer">{render_verdict(result, language)}{answer_line}'
+        f"{''.join(cards)}</div>"
+    )
 
 
 def render_notice(text: str) -> str:
     """A warning message for the chat (bad input and the like), escaped."""
     return f'<div class="qa-notice"><p>&#9888;&#65039; {escape(text)}</p></div>'
+
+
+# ---- the source viewer ---------------------------------------------------------------
+
+# Clicks on the chat's links: a citation ("#qa-card-…") opens and shows its card; "Show in
+# document" ("#qa-src-<reference>") hands the reference to the hidden viewer button.
+CLICK_JS = """
+() => {
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest ? event.target.closest("a[href^='#qa-']") : null;
+    if (!link) return;
+    const href = link.getAttribute("href");
+    if (href.startsWith("#qa-src-")) {
+      event.preventDefault();
+      event.stopPropagation();
+      window.qaViewToken = href.slice("#qa-src-".length);
+      document.querySelector("#qa-view-open").click();
+    } else if (href.startsWith("#qa-card-")) {
+      event.preventDefault();
+      event.stopPropagation();
+      const card = document.getElementById(href.slice(1));
+      if (!card) return;
+      card.open = true;
+      card.classList.add("qa-flash");
+      card.scrollIntoView({block: "nearest"});
+      setTimeout(() => card.classList.remove("qa-flash"), 2000);
+    }
+  }, true);
+}
+"""
+SCROLL_TO_FOCUS_JS = """
+() => {
+  const show = () => {
+    const focus = document.querySelector("#qa-viewer-body .qa-focus");
+    if (focus) focus.scrollIntoView({block: "center"});
+  };
+  setTimeout(show, 50);
+  setTimeout(show, 400);
+}
+"""
+# The answer comes first in its message: show the message's top, not the chat's bottom.
+SCROLL_TO_ANSWER_JS = """
+() => {
+  setTimeout(() => {
+    const answers = document.querySelectorAll("#qa-chat .qa-answer, #qa-chat .qa-notice");
+    const last = answers[answers.length - 1];
+    const log = document.querySelector("#qa-chat [role=log]");
+    if (!last || !log) return;
+    // Scroll the chat only (scrollIntoView would scroll the page too).
+    log.scrollTop += last.getBoundingClientRect().top - log.getBoundingClientRect().top - 40;
+  }, 100);
+}
+"""
+# A passage spanning more pages than this shows its first ones only.
+MAX_VIEWER_PAGES = 2
+
+
+def render_source(library: Library, token: str, language: str = "en") -> str:
+    """The source viewer's HTML for the passage a :func:`source_token` names.
+
+    The paragraphs around the passage come from the index's own passages
+    (:func:`qa.viewer.passage_context`); for a PDF passage with a page, the page is rendered
+    with the passage marked (:func:`qa.viewer.render_marked_page`) and embedded as a PNG data
+    URL. Only a source the index records is opened. All document text is escaped.
+    """
+    index_name, source_digest, paragraph, text_digest = parse_source_token(token)
+    index = library.get(index_name)
+    recorded = [info for info in index.sources if _digest(info.source) == source_digest]
+    if not recorded:
+        raise QAError(say(language, "viewer_gone"))
+    source = recorded[0].source
+    passages = index.passages
+    candidates = [
+        n for n, p in enumerate(passages) if p.source == source and p.paragraph == paragraph
+    ]
+    if not candidates:
+        raise QAError(say(language, "viewer_gone"))
+    position = next(
+        (n for n in candidates if _digest(passages[n].text) == text_digest), candidates[0]
+    )
+    context = passage_context(passages, position)
+    parts = [
+        f'<div class="qa-viewer" data-source="{escape(Path(source).name)}">',
+        f'<p class="qa-viewer-file"><strong>{escape(Path(source).name)}</strong></p>',
+    ]
+    if context.before:
+        more = escape(say(language, "viewer_more_before", count=context.before))
+        parts.append(f'<p class="qa-more">{more}</p>')
+    for shown in context.paragraphs:
+        where = [f"&#182;{shown.paragraph}"]
+        if shown.page is not None:
+            where.append(escape(say(language, "page", page=_pages(shown.page, shown.last_page))))
+        crumbs = [c for c in shown.section.split(SECTION_SEPARATOR) if c.strip()]
+        if crumbs:
+            where.insert(0, escape(crumbs[-1]))
+        css, ident = ("qa-ctx qa-focus", ' id="qa-focus"') if shown.focus else ("qa-ctx", "")
+        body = f"<mark>{escape(shown.text)}</mark>" if shown.focus else escape(shown.text)
+        parts.append(
+            f'<div class="{css}"{ident}><div class="qa-ctx-where">{" &#183; ".join(where)}</div>'
+            f"<p>{body}</p></div>"
+        )
+    if context.after:
+        more = escape(say(language, "viewer_more_after", count=context.after))
+        parts.append(f'<p class="qa-more">{more}</p>')
+    focus = passages[position]
+    first_page = page_of(focus)
+    if first_page is not None and Path(source).suffix.lower() == ".pdf":
+        parts += _render_pages(source, recorded[0].sha256, focus, first_page, language)
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _render_pages(
+    source: str, sha256: str, focus: Passage, first_page: int, language: str
+) -> list[str]:
+    """The focus passage's PDF page(s) with the passage marked, as HTML figures; a file that
+    is gone, changed since it was indexed, or unreadable gets a line saying so instead."""
+    name = Path(source).name
+    try:
+        digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    except OSError:
+        return [render_notice(say(language, "viewer_file_gone", name=name))]
+    if digest != sha256:
+        return [render_notice(say(language, "viewer_file_changed", name=name))]
+    last = min(last_page_of(focus) or first_page, first_page + MAX_VIEWER_PAGES - 1)
+    figures = []
+    for page in range(first_page, last + 1):
+        try:
+            marked = render_marked_page(source, page, focus.text)
+        except QAError as exc:
+            figures.append(render_notice(_without_paths(str(exc), {source: name})))
+            continue
+        caption = say(language, "viewer_page", page=page, pages=marked.pages)
+        if not marked.regions:
+            caption += " · " + say(language, "viewer_page_unmarked")
+        figures.append(
+            f'<figure class="qa-page-figure" data-page="{page}" '
+            f'data-regions="{len(marked.regions)}">'
+            f"<figcaption>{escape(caption)}</figcaption>"
+            f'<img class="qa-page" alt="{escape(caption)}" src="{marked.png_data_url()}">'
+            "</figure>"
+        )
+    return figures
 
 
 # ---- indexes ----------------------------------------------------------------------------
@@ -264,7 +733,10 @@ class Library:
 
     User indexes are folders ``<root>/<name>``, created by the first upload to that name;
     uploaded files are kept in ``<root>/<name>/files/``. The bundled report's index and an
-    index opened from outside the root are read-only. Writes are serialised by one lock.
+    index opened from outside the root are read-only. Uploads are serialised by one lock
+    in the process and by the index folder's write lock across processes; the indexes
+    follow their folders, so what `qa build` or another server saves there is searched
+    and listed within about a second.
 
     With ``store`` (a Milvus store URI) the app starts on that store instead, named after
     its collection (a milvus-lite file's name for its default collection); uploads go into
@@ -340,7 +812,8 @@ class Library:
             elif self._is_bundled(folder):
                 index = default_index()
             elif is_index_folder(folder):
-                index = Index.load(folder)
+                # Follow the folder: what `qa build` or another server saves there shows.
+                index = Index.load(folder, follow=True)
             else:
                 raise QAError(f"there is no index called {name!r}")
             self._cache[name] = index
@@ -355,8 +828,10 @@ class Library:
         name: str,
         paths: Sequence[str | os.PathLike[str]],
         progress: Callable[[int, int], None] | None = None,
+        language: str = "en",
     ) -> UploadResult:
-        """Add uploaded files to the user index ``name``; each problem becomes a line.
+        """Add uploaded files to the user index ``name``; each problem becomes a line
+        (in ``language``, "zh" or "en", apart from the problems' own explanations).
 
         Files are checked (type, size, readable text) before anything is written. The index
         is saved atomically; if saving fails, the index on disk is the previous one.
@@ -396,26 +871,40 @@ class Library:
                         f"{shown}: cannot be read as {path.suffix.lower()} ({type(exc).__name__})"
                     )
             if problem is not None:
-                lines.append(f"Skipped {problem}")
+                lines.append(say(language, "skipped", problem=problem))
                 continue
             seen.add(target_name)
             target = (files_dir / target_name).resolve()
-            accepted.append((path, Document(str(target), document.text, document.sha256)))
+            # The same document (text, pages) under the name of the copy kept in files/.
+            kept = copy.copy(document)
+            kept.source = str(target)
+            accepted.append((path, kept))
         if not accepted:
-            return UploadResult(lines or ["Nothing to add."])
+            return UploadResult(lines or [say(language, "nothing_to_add")])
 
+        if not self._is_store(name):
+            _check_index_folder(folder)
         with self._write_lock:
             try:
-                index = self._writable(name, folder)
-                report = index.add_documents(
-                    [doc for _, doc in accepted], progress=progress or False
-                )
-                if report.changed:
-                    if isinstance(index, MilvusIndex):
-                        index.save()  # rows are in Milvus already: flush them
-                    else:
-                        index.save(folder)
-                    _copy_files(accepted, report)
+                # Other processes may write this folder too: hold its lock from reading the
+                # newest generation to saving (a Milvus store orders its own writes).
+                locked = writing(folder) if not self._is_store(name) else contextlib.nullcontext()
+                with locked:
+                    index = self._writable(name, folder)
+                    if isinstance(index, Index):
+                        try:
+                            index.refresh()
+                        except IndexStoreError:  # rebuilt with other settings meanwhile
+                            index = Index.load(folder, follow=True)
+                    report = index.add_documents(
+                        [doc for _, doc in accepted], progress=progress or False
+                    )
+                    if report.changed:
+                        if isinstance(index, MilvusIndex):
+                            index.save()  # rows are in Milvus already: flush them
+                        else:
+                            index.save(folder)
+                        _copy_files(accepted, report)
             except Exception:
                 with self._cache_lock:  # the in-memory index may hold unsaved passages
                     self._cache.pop(name, None)
@@ -425,7 +914,7 @@ class Library:
         counts = {info.source: info.passages for info in index.sources}
         names = {doc.source: Path(doc.source).name for _, doc in accepted}
         names.update({source: Path(source).name for source in counts})
-        lines = _report_lines(report, counts, names) + lines
+        lines = _report_lines(report, counts, names, language) + lines
         return UploadResult(lines, report.changed)
 
     def _writable(self, name: str, folder: Path) -> AnyIndex:
@@ -436,10 +925,19 @@ class Library:
         if self._is_store(name):
             return MilvusIndex.load(str(self.store))
         if is_index_folder(folder):
-            return Index.load(folder)
-        if folder.exists() and any(not c.name.startswith(".") for c in folder.iterdir()):
-            raise QAError(f"{folder} exists and is not a qa index; choose another name")
-        return Index(load_encoder(DEFAULT_ENCODER))
+            return Index.load(folder, follow=True)
+        _check_index_folder(folder)
+        index = Index(load_encoder(DEFAULT_ENCODER))
+        index.follow = True
+        return index
+
+
+def _check_index_folder(folder: Path) -> None:
+    """Refuse a folder that holds something other than a qa index."""
+    if is_index_folder(folder) or not folder.is_dir():
+        return
+    if any(not c.name.startswith(".") for c in folder.iterdir()):
+        raise QAError(f"{folder} exists and is not a qa index; choose another name")
 
 
 def _same_path(a: Path, b: Path) -> bool:
@@ -475,12 +973,24 @@ def _without_paths(message: str, names: dict[str, str]) -> str:
     return message
 
 
-def _report_lines(report: AddReport, counts: dict[str, int], names: dict[str, str]) -> list[str]:
-    lines = [f"Added {names[s]} ({_passages(counts.get(s, 0))})" for s in report.added]
-    lines += [f"Replaced {names[s]} ({_passages(counts.get(s, 0))})" for s in report.replaced]
-    lines += [f"{names[s]} is already in this index, unchanged" for s in report.unchanged]
+def _report_lines(
+    report: AddReport, counts: dict[str, int], names: dict[str, str], language: str = "en"
+) -> list[str]:
+    def passages(source: str) -> str:
+        return _passages(counts.get(source, 0), language)
+
+    lines = [say(language, "added", name=names[s], passages=passages(s)) for s in report.added]
     lines += [
-        f"Skipped {names.get(s.source, Path(s.source).name)}: {_without_paths(s.reason, names)}"
+        say(language, "replaced", name=names[s], passages=passages(s)) for s in report.replaced
+    ]
+    lines += [say(language, "unchanged", name=names[s]) for s in report.unchanged]
+    lines += [
+        say(
+            language,
+            "skipped",
+            problem=f"{names.get(s.source, Path(s.source).name)}: "
+            f"{_without_paths(s.reason, names)}",
+        )
         for s in report.skipped
     ]
     return lines
@@ -517,20 +1027,26 @@ def _shorten(text: str) -> str:
     return f"{text[:SHOWN_QUESTION_CHARS]}… ({len(text):,} characters)"
 
 
-def _index_info(library: Library, name: str) -> str:
+def _index_info(library: Library, name: str, language: str = "en") -> str:
     index = library.get(name)
     sources = len(index.sources)
-    note = " · read-only" if library.read_only(name) else ""
+    note = say(language, "read_only") if library.read_only(name) else ""
     if isinstance(index, MilvusIndex):
-        note += " · Milvus store"
-    return (
-        f"**{escape(name)}**: {_passages(len(index))} from {sources} "
-        f"document{'s' if sources != 1 else ''}{note}"
+        note += say(language, "milvus_store")
+    key = "document_count" if sources == 1 else "documents_count"
+    documents = say(language, key, count=sources)
+    return say(
+        language,
+        "index_info",
+        name=escape(name),
+        passages=_passages(len(index), language),
+        documents=documents,
+        note=note,
     )
 
 
-def _passages(count: int) -> str:
-    return f"{count} passage{'s' if count != 1 else ''}"
+def _passages(count: int, language: str = "en") -> str:
+    return say(language, "passage_count" if count == 1 else "passages_count", count=count)
 
 
 def _status(lines: Sequence[str]) -> str:
@@ -539,37 +1055,66 @@ def _status(lines: Sequence[str]) -> str:
 
 
 def build_app(
-    index_dir: str | os.PathLike[str] | None = None, store: str | None = None
+    index_dir: str | os.PathLike[str] | None = None,
+    store: str | None = None,
+    lang: str | None = None,
 ) -> gr.Blocks:
     """Build the web chat over ``index_dir`` (default: the bundled report's index), or over
     the Milvus store at URI ``store``.
 
-    The index is loaded (or, for the bundled report, built) here, so the first question is
-    fast. Launch the result with ``css=qa.app.CSS`` for the passage styling, or use
-    :func:`serve`.
+    The page speaks the browser's language (Chinese or English) unless ``lang`` ("zh" or
+    "en") forces one. The index is loaded (or, for the bundled report, built) here, so the
+    first question is fast. Launch the result with :func:`launch_options` (the passage
+    styling, the citation links and the translations), or use :func:`serve`.
     """
+    check_lang(lang)
     library = Library(Path(index_dir) if index_dir is not None else None, store=store)
     library.get(library.start_name)  # load now: fail early, answer fast
+    i18n = gr.I18n(**MESSAGES)
+
+    def label(key: str) -> Any:
+        """A static text of the page: translated by the browser unless --lang forces one."""
+        return say(lang, key) if lang is not None else i18n(key)
 
     def respond(
-        message: str | None, history: list[Any] | None, k: float, mode: str, index_name: str
+        message: str | None,
+        history: list[Any] | None,
+        k: float,
+        mode: str,
+        index_name: str,
+        request: gr.Request,
     ) -> tuple[str, list[Any]]:
         """Answer a chat message; bad input gets a visible notice instead."""
+        language = request_language(request, lang)
         history = list(history or [])
         text = message if isinstance(message, str) else ""
         if not text.strip():
-            history.append(_message("assistant", render_notice("Type a question first.")))
+            history.append(_message("assistant", render_notice(say(language, "type_first"))))
             return "", history
         history.append(_message("user", escape(_shorten(text))))
         try:
-            result = answer(library.get(index_name), text, check_k(k), mode)
-            history.append(_message("assistant", render_answer(result)))
+            name = index_name or library.start_name
+            result = answer(library.get(name), text, check_k(k), mode)
+            history.append(_message("assistant", render_answer(result, language, name)))
         except QAError as exc:
-            history.append(_message("assistant", render_notice(f"Cannot search: {exc}.")))
+            notice = say(language, "cannot_search", error=exc)
+            history.append(_message("assistant", render_notice(notice)))
         except Exception:  # keep serving; the log has the details
             log.exception("search failed")
-            history.append(_message("assistant", render_notice("Search failed (see the log).")))
+            history.append(_message("assistant", render_notice(say(language, "search_failed"))))
         return "", history
+
+    def view(token: str, request: gr.Request) -> tuple[Any, str]:
+        """Open the source viewer on the passage a citation refers to."""
+        language = request_language(request, lang)
+        try:
+            body = render_source(library, token, language)
+        except QAError as exc:
+            body = render_notice(say(language, "viewer_failed", error=exc))
+        except Exception:  # keep serving; the log has the details
+            log.exception("source viewer failed")
+            body = render_notice(say(language, "viewer_failed", error="see the log"))
+        return gr.Sidebar(open=True), body
 
     def ask(
         question: str, k: int = DEFAULT_K, mode: str = "hybrid", index: str = ""
@@ -585,45 +1130,55 @@ def build_app(
             raise gr.Error(str(exc)) from exc
         return [hit.to_dict() for hit in result.hits]
 
-    def show_index(name: str) -> tuple[str, list[list[Any]]]:
-        """Describe an index and list its documents."""
+    def describe(name: str, language: str) -> tuple[str, Any]:
+        """Describe an index and list its documents (a table with headers in ``language``:
+        Gradio's i18n does not reach a table's headers)."""
+        headers = [say(language, "column_document"), say(language, "column_passages")]
         try:
-            return _index_info(library, name), library.documents(name)
+            info, rows = _index_info(library, name, language), library.documents(name)
         except QAError as exc:
-            return escape(f"⚠️ {exc}"), []
+            info, rows = escape(f"⚠️ {exc}"), []
+        return info, {"headers": headers, "data": rows}
 
-    def refresh(name: str) -> tuple[Any, str, list[list[Any]]]:
+    def show_index(name: str, request: gr.Request) -> tuple[str, Any]:
+        """Describe an index and list its documents."""
+        return describe(name, request_language(request, lang))
+
+    def refresh(name: str, request: gr.Request) -> tuple[Any, str, Any]:
         """Re-read the list of indexes (another session may have made one)."""
         names = library.names()
         chosen = name if name in names else library.start_name
-        info, rows = show_index(chosen)
+        info, rows = describe(chosen, request_language(request, lang))
         return gr.update(choices=names, value=chosen), info, rows
 
     def upload(
         files: list[str] | None,
         name: str,
         current: str,
+        request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio injects a progress bar
-    ) -> tuple[str, Any, str, list[list[Any]], Any]:
+    ) -> tuple[str, Any, str, Any, Any]:
         """Add uploaded files to a user index and switch to it."""
+        language = request_language(request, lang)
 
         def embedding(done: int, total: int) -> None:
-            progress(done / max(total, 1), desc=f"embedding {done}/{total}")
+            progress(done / max(total, 1), desc=say(language, "embedding", done=done, total=total))
 
-        progress(0, desc="reading files")
+        progress(0, desc=say(language, "reading_files"))
         target = (name or "").strip()
         try:
-            result = library.upload(target, [str(f) for f in files or []], embedding)
+            result = library.upload(target, [str(f) for f in files or []], embedding, language)
         except QAError as exc:
-            info, rows = show_index(current)
+            info, rows = describe(current, language)
             return _status([f"⚠️ {exc}"]), gr.update(), info, rows, gr.update()
         except Exception:
             log.exception("upload failed")
-            info, rows = show_index(current)
-            return _status(["⚠️ The upload failed (see the log)."]), gr.update(), info, rows, None
+            info, rows = describe(current, language)
+            failed = "⚠️ " + say(language, "upload_failed")
+            return _status([failed]), gr.update(), info, rows, None
         names = library.names()
         chosen = target if target in names else current
-        info, rows = show_index(chosen)
+        info, rows = describe(chosen, language)
         mark = "✅ " if result.changed else "ℹ️ "
         return (
             _status([mark + result.lines[0], *result.lines[1:]]),
@@ -633,77 +1188,102 @@ def build_app(
             None,
         )
 
-    start_info, start_rows = show_index(library.start_name)
+    start_language = lang or "en"
+    start_info, _ = describe(library.start_name, start_language)
+    start_rows = library.documents(library.start_name)
     with gr.Blocks(
         title="qa · ask your documents",
         analytics_enabled=False,
         delete_cache=UPLOAD_CACHE_LIFETIME,
     ) as demo:
-        gr.Markdown(
-            "## qa — ask your documents\n"
-            "Ask a question; each answer lists the passages that answer it, with their "
-            "section, file and paragraph, and the answering sentence highlighted."
-        )
+        gr.Markdown(label("title"), elem_id="qa-title")
+        gr.Markdown(label("intro"), elem_id="qa-intro")
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
-                    label="Chat",
+                    label=label("chat"),
                     elem_id="qa-chat",
-                    height=600,
                     latex_delimiters=[],
                     sanitize_html=True,
                     feedback_options=None,
                     buttons=["copy"],
-                    placeholder="Ask about the documents of the selected index.",
+                    autoscroll=False,
+                    placeholder=label("chat_placeholder"),
                 )
                 with gr.Row():
                     question = gr.Textbox(
-                        label="Question",
+                        label=label("question"),
                         show_label=False,
-                        placeholder="Ask a question, e.g. 2020年乐平市的地区生产总值是多少？",
+                        placeholder=label("question_placeholder"),
                         elem_id="qa-question",
                         scale=5,
                         autofocus=True,
                     )
-                    send = gr.Button("Send", variant="primary", elem_id="qa-send", scale=1)
-                examples = gr.Examples(EXAMPLES, inputs=[question], label="Example questions")
+                    send = gr.Button(label("send"), variant="primary", elem_id="qa-send", scale=1)
             with gr.Column(scale=2):
-                k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Passages (k)")
-                mode = gr.Radio(list(MODES), value="hybrid", label="Search mode")
+                example_sets: dict[str, Any] = {}
+                example_groups: dict[str, Any] = {}
+                for language in [lang] if lang is not None else list(LANGUAGES):
+                    with gr.Column(
+                        visible=lang is not None or language == "en",
+                        elem_id=f"qa-examples-{language}",
+                    ) as group:
+                        example_sets[language] = gr.Examples(
+                            EXAMPLES[language], inputs=[question], label=label("examples")
+                        )
+                    example_groups[language] = group
+                k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label=label("k"))
+                mode = gr.Radio(
+                    [(label(f"mode_{name}"), name) for name in MODES],
+                    value="hybrid",
+                    label=label("mode"),
+                )
                 index_name = gr.Dropdown(
                     choices=library.names(),
                     value=library.start_name,
-                    label="Index",
+                    label=label("index"),
                     allow_custom_value=True,
                     elem_id="qa-index",
                 )
-                info = gr.Markdown(start_info, label="Index summary", elem_id="qa-index-info")
+                info = gr.Markdown(
+                    start_info, label=label("index_summary"), elem_id="qa-index-info"
+                )
                 documents = gr.Dataframe(
                     value=start_rows,
-                    headers=["document", "passages"],
+                    headers=[
+                        say(lang or "en", "column_document"),
+                        say(lang or "en", "column_passages"),
+                    ],
                     datatype=["str", "number"],
                     interactive=False,
                     max_height=240,
                     column_widths=["78%", "22%"],
-                    label="Documents in this index",
+                    label=label("documents"),
                     elem_id="qa-documents",
                 )
                 files = gr.File(
-                    label="Upload .txt, .md, .pdf or .docx",
+                    label=label("upload_files"),
                     file_count="multiple",
                     elem_id="qa-upload",
                 )
                 target = gr.Textbox(
-                    value="my-documents", label="Upload into index", elem_id="qa-target"
+                    value="my-documents", label=label("upload_target"), elem_id="qa-target"
                 )
-                add = gr.Button("Add to index", elem_id="qa-add")
+                add = gr.Button(label("add"), elem_id="qa-add")
                 status = gr.Textbox(
-                    label="Upload status",
+                    label=label("upload_status"),
                     interactive=False,
                     lines=2,
                     max_lines=12,
                     elem_id="qa-upload-status",
                 )
+        with gr.Sidebar(open=False, position="right", width="46%", elem_id="qa-viewer") as viewer:
+            gr.Markdown(label("viewer_title"))
+            viewer_body = gr.HTML("", elem_id="qa-viewer-body")
+        # The citation links of the chat put their passage reference here and press the
+        # hidden button (see CLICK_JS): the reference, not a path, goes to the server.
+        view_token = gr.Textbox(elem_id="qa-view-token", elem_classes=["qa-hidden"])
+        view_open = gr.Button(elem_id="qa-view-open", elem_classes=["qa-hidden"])
 
         chat_inputs = [question, chatbot, k, mode, index_name]
         gr.on(
@@ -712,10 +1292,18 @@ def build_app(
             inputs=chat_inputs,
             outputs=[question, chatbot],
             api_name="chat",
-        )
-        examples.load_input_event.then(
-            respond, inputs=chat_inputs, outputs=[question, chatbot], api_visibility="private"
-        )
+        ).then(None, js=SCROLL_TO_ANSWER_JS)
+        for examples in example_sets.values():
+            examples.load_input_event.then(
+                respond, inputs=chat_inputs, outputs=[question, chatbot], api_visibility="private"
+            ).then(None, js=SCROLL_TO_ANSWER_JS)
+        view_open.click(
+            view,
+            inputs=[view_token],
+            outputs=[viewer, viewer_body],
+            js="(token) => window.qaViewToken || token",
+            api_name="view",
+        ).then(None, js=SCROLL_TO_FOCUS_JS)
         index_name.change(show_index, index_name, [info, documents], api_name="documents")
         add.click(
             upload,
@@ -725,12 +1313,33 @@ def build_app(
             concurrency_limit=1,
         )
         demo.load(refresh, index_name, [index_name, info, documents], api_visibility="private")
+        if lang is None:
+
+            def show_examples(request: gr.Request) -> list[Any]:
+                """Show the example questions of the browser's language."""
+                language = request_language(request)
+                return [gr.Column(visible=name == language) for name in example_groups]
+
+            demo.load(show_examples, None, list(example_groups.values()), api_visibility="private")
         gr.api(ask, api_name="ask")
     demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_MAX_SIZE)
     return demo
 
 
 # ---- serving ----------------------------------------------------------------------------
+
+
+def check_lang(lang: str | None) -> str | None:
+    """Return lang if it is None or a language of the interface, else raise QAError."""
+    if lang is not None and lang not in LANGUAGES:
+        raise QAError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
+    return lang
+
+
+def launch_options() -> dict[str, Any]:
+    """What ``Blocks.launch`` needs for this app: its CSS, its link handling and its
+    translations (Gradio 6 takes them at launch)."""
+    return {"css": CSS, "js": CLICK_JS, "i18n": gr.I18n(**MESSAGES)}
 
 
 def is_loopback(host: str) -> bool:
@@ -761,11 +1370,13 @@ def serve(
     auth: str | None = None,
     no_auth: bool = False,
     store: str | None = None,
+    lang: str | None = None,
 ) -> None:
     """Serve the web chat until interrupted, printing its address.
 
     The app starts on ``index_dir`` (default: the bundled report), or on the Milvus store
-    at URI ``store`` (see :mod:`qa.milvus_store`).
+    at URI ``store`` (see :mod:`qa.milvus_store`). ``lang`` ("zh" or "en") forces the
+    interface's language; by default it follows the browser.
 
     It listens on 127.0.0.1 unless told otherwise; another host, or a public share link,
     needs ``auth`` ("USER:PASSWORD") or an explicit ``no_auth=True`` (logged as a warning).
@@ -781,7 +1392,8 @@ def serve(
                 "(pass --no-auth to allow anyone who can reach it)"
             )
         log.warning("serving on %s with no authentication", " and ".join(exposed))
-    demo = build_app(index_dir, store)
+    check_lang(lang)
+    demo = build_app(index_dir, store, lang)
     try:
         _, local_url, share_url = demo.launch(
             server_name=host,
@@ -794,7 +1406,7 @@ def serve(
             ssr_mode=False,
             max_file_size=MAX_UPLOAD_BYTES,
             state_session_capacity=SESSION_CAPACITY,
-            css=CSS,
+            **launch_options(),
         )
     except OSError as exc:
         raise QAError(f"cannot listen on {host}:{port}: {exc}") from exc

@@ -21,10 +21,15 @@ The chunker streams: :func:`iter_passages` takes the text as consecutive pieces 
 decoded blocks, its lines, or the whole text) and yields passages as it goes, holding only
 the current line, the paragraph being assembled and the open headings, so its memory does
 not grow with the length of the text. :func:`chunk_text` is the same chunker on a string.
+
+A document with pages (a PDF, a scan) is given as :class:`PageText` pieces, one per page:
+a page ends a line, and each passage records the page of its first and last character
+(a paragraph joined across a page break has both).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -54,6 +59,8 @@ class Passage:
     """One searchable passage: a (part of a) paragraph with where it came from.
 
     ``sentences`` are (start, end) character offsets into ``text``, covering it in order.
+    ``page`` and ``last_page`` are the 1-based pages of its first and last character, for a
+    document with pages (None for one without).
     """
 
     text: str
@@ -61,12 +68,30 @@ class Passage:
     section: tuple[str, ...]
     paragraph: int
     sentences: tuple[tuple[int, int], ...] = field(default=())
+    page: int | None = None
+    last_page: int | None = None
 
     @property
     def section_path(self) -> str:
         """The headings above this passage, joined with `` > ``."""
         return SECTION_SEPARATOR.join(self.section)
 
+
+@dataclass(frozen=True)
+class PageText:
+    """The text of one page of a document with pages; ``number`` counts from 1.
+
+    ``continues``: its last paragraph goes on at the top of the next page (the layout
+    says so), even if a sentence ends there.
+    """
+
+    number: int
+    text: str
+    continues: bool = False
+
+
+# Where the pages of a paragraph start: (character offset, page), offsets increasing.
+_PageMarks = tuple[tuple[int, int | None], ...]
 
 _CJK = (
     r"\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff"
@@ -192,16 +217,31 @@ def _split_long(text: str, max_chars: int) -> list[str]:
     return pieces
 
 
-def _normalized_lines(pieces: Iterable[str]) -> Iterator[str]:
-    """Yield the lines of the text the pieces make up, each normalised.
+def _normalized_lines(
+    pieces: Iterable[str | PageText],
+) -> Iterator[tuple[str, int | None, bool]]:
+    """Yield the lines of the text the pieces make up, each normalised, with its page and
+    whether it goes on from the line before whatever that line ends with.
 
     Every rule of :func:`normalize_text` stays within a line (none matches a line break,
     and a line break is never removed), so normalising each run of whole lines gives the
     lines of the normalised text. A ``\\r\\n`` cut between two pieces gives an extra
-    empty line, which the chunker skips like any other.
+    empty line, which the chunker skips like any other. A :class:`PageText` is whole lines
+    of its page (None is the page of text given as plain strings).
     """
     partial: list[str] = []  # the start of a line that goes on in the next piece
+    runs_on = False  # the page before said that its last paragraph goes on on this one
     for piece in pieces:
+        if isinstance(piece, PageText):
+            if partial:
+                block = normalize_text("".join(partial))
+                yield from ((line, None, False) for line in block.split("\n"))
+                partial = []
+            for line in normalize_text(piece.text).split("\n"):
+                yield line, piece.number, runs_on
+                runs_on = runs_on and not line.strip()
+            runs_on = piece.continues
+            continue
         cut = max(piece.rfind("\n"), piece.rfind("\r")) + 1
         if not cut:
             if piece:
@@ -210,58 +250,77 @@ def _normalized_lines(pieces: Iterable[str]) -> Iterator[str]:
         partial.append(piece if cut == len(piece) else piece[:cut])
         block = normalize_text("".join(partial))
         partial = [piece[cut:]] if cut < len(piece) else []
-        yield from block.split("\n")
+        yield from ((line, None, False) for line in block.split("\n"))
     if partial:
-        yield from normalize_text("".join(partial)).split("\n")
+        block = normalize_text("".join(partial))
+        yield from ((line, None, False) for line in block.split("\n"))
 
 
-def _logical_lines(lines: Iterable[str]) -> Iterator[str]:
-    """Yield stripped non-empty lines, joining the lines that a page break cut apart."""
+def _logical_lines(
+    lines: Iterable[tuple[str, int | None, bool]],
+) -> Iterator[tuple[str, _PageMarks]]:
+    """Yield stripped non-empty lines, joining the lines that a page break cut apart.
+
+    Each comes with the pages it spans: where in it each line's page starts.
+    """
     pending = ""
-    for raw in lines:
+    marks: list[tuple[int, int | None]] = []
+    for raw, page, runs_on in lines:
         line = raw.strip()
         if not line:
             continue
         if heading_rank(line) is not None:
             if pending:
-                yield pending
+                yield pending, tuple(marks)
                 pending = ""
-            yield line
+            yield line, ((0, page),)
             continue
-        if pending and not _ends_sentence(pending) and not _is_title_like(pending, line):
+        if pending and (
+            runs_on or (not _ends_sentence(pending) and not _is_title_like(pending, line))
+        ):
             pending = _join(pending, line)
+            if page != marks[-1][1]:
+                marks.append((len(pending) - len(line), page))
             continue
         if pending:
-            yield pending
-        pending = line
+            yield pending, tuple(marks)
+        pending, marks = line, [(0, page)]
     if pending:
-        yield pending
+        yield pending, tuple(marks)
+
+
+def _page_at(marks: _PageMarks, offset: int) -> int | None:
+    """The page of the character at ``offset`` of a line with these page marks."""
+    return marks[bisect.bisect_right([start for start, _ in marks], offset) - 1][1]
 
 
 def iter_passages(
-    pieces: Iterable[str], source: str, settings: ChunkingSettings | None = None
+    pieces: Iterable[str | PageText], source: str, settings: ChunkingSettings | None = None
 ) -> Iterator[Passage]:
     """Cut a text, given as consecutive pieces, into passages, yielding them as they come.
 
     The pieces are any cut of the text (``"".join(pieces)`` is the text): a file's decoded
-    blocks, its lines, or the whole text as one piece. Working memory is one piece, one
+    blocks, its lines, or the whole text as one piece; or its pages, as :class:`PageText`,
+    and then each passage has its first and last page. Working memory is one piece, one
     line and one paragraph (the paragraph being assembled), whatever the length of the text.
     A heading with no passage under it (an empty section, a table of contents, a heading
     at the end) becomes a passage of its own under its parent headings, so no text is lost.
     """
     settings = settings or ChunkingSettings()
-    sections: list[tuple[int, str]] = []
+    sections: list[tuple[int, str, _PageMarks]] = []
     covered = 0  # how many of the open headings, from the top, have a passage under them
     paragraph = 0
 
-    def paragraph_passages(line: str) -> list[Passage]:
+    def paragraph_passages(line: str, marks: _PageMarks) -> list[Passage]:
         nonlocal paragraph, covered
         paragraph += 1
-        section = tuple(name for _, name in sections)
+        section = tuple(name for _, name, _ in sections)
         passages: list[Passage] = []
-        for piece in _split_long(line, settings.max_chars):
-            piece = piece.strip()
+        offset = 0  # of the piece in the line: the pieces cover the line in order
+        for raw in _split_long(line, settings.max_chars):
+            piece = raw.strip()
             if piece:
+                start = offset + len(raw) - len(raw.lstrip())
                 passages.append(
                     Passage(
                         text=piece,
@@ -269,8 +328,11 @@ def iter_passages(
                         section=section,
                         paragraph=paragraph,
                         sentences=tuple(split_sentences(piece)),
+                        page=_page_at(marks, start),
+                        last_page=_page_at(marks, start + len(piece) - 1),
                     )
                 )
+            offset += len(raw)
         covered = len(sections)
         return passages
 
@@ -278,20 +340,20 @@ def iter_passages(
         nonlocal covered
         passages: list[Passage] = []
         while sections and sections[-1][0] >= rank:
-            _, name = sections.pop()
+            _, name, marks = sections.pop()
             if covered > len(sections):
                 covered = len(sections)
             else:
-                passages.extend(paragraph_passages(name))
+                passages.extend(paragraph_passages(name, marks))
         return passages
 
-    for line in _logical_lines(_normalized_lines(pieces)):
+    for line, marks in _logical_lines(_normalized_lines(pieces)):
         rank = heading_rank(line)
         if rank is not None:
             yield from close_sections(rank)
-            sections.append((rank, _heading_text(line)))
+            sections.append((rank, _heading_text(line), marks))
             continue
-        yield from paragraph_passages(line)
+        yield from paragraph_passages(line, marks)
     yield from close_sections(0)
 
 

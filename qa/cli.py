@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import logging
 import os
 import shutil
 import sys
@@ -23,7 +23,7 @@ from qa.evaluation import askable_questions, contexts_index, format_table, read_
 from qa.index import CHECKPOINT_FOLDER, VECTOR_INDEX_KINDS, Index
 from qa.lexical import DEFAULT_TOKENIZER, TOKENIZERS
 from qa.search import MODES, Hit
-from qa.store import is_index_folder
+from qa.store import LOCK, is_index_folder, writing
 
 if TYPE_CHECKING:
     from qa.milvus_store import MilvusIndex
@@ -61,8 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser(
         "build",
         help="index documents (files or folders); an existing index is updated",
-        description="Index .txt, .md, .pdf and .docx files. When --index already holds an "
-        "index built with the same model, only new and changed files are embedded.",
+        description="Index .txt, .md, .pdf, .docx and .html files, and page images (.png, "
+        ".jpg, .jpeg, .webp, .bmp, .tif, .tiff: read by OCR, as are PDF pages without text). "
+        "When --index already holds an index built with the same model, only new and "
+        "changed files are embedded.",
     )
     build.add_argument("paths", nargs="+", metavar="PATH")
     build.add_argument("--index", type=Path, help="index folder (default: index/<name>)")
@@ -114,6 +116,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-auth", action="store_true", help="allow a non-loopback host without --auth"
     )
+    serve.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        help="interface language (default: the browser's; Chinese or English)",
+    )
     for command in (build, ask, evaluate, serve):
         command.add_argument("--device", choices=DEVICES, default="auto", help=DEVICE_HELP)
 
@@ -161,6 +168,20 @@ def _build(args: argparse.Namespace) -> int:
     if args.store is not None:
         return _build_store(args)
     folder: Path = args.index or _default_build_folder(args.paths)
+    created = not folder.exists()
+    try:
+        # The lock is held from reading the index to saving it: concurrent builds queue.
+        with writing(folder):
+            return _build_locked(args, folder)
+    except BaseException:
+        if created:  # a failed build into a new folder leaves nothing behind
+            (folder / LOCK).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _build_locked(args: argparse.Namespace, folder: Path) -> int:
     settings = ChunkingSettings(max_chars=args.max_chars)
     # Vectors computed so far live here until the index is saved: a rerun resumes.
     checkpoint = folder / CHECKPOINT_FOLDER
@@ -228,6 +249,8 @@ def _format_hit(hit: Hit, color: bool) -> str:
     after = hit.text[hit.sentence_end :]
     mark_on, mark_off = ("\033[1;33m", "\033[0m") if color else ("【", "】")
     where = f"{Path(hit.source).name} ¶{hit.paragraph}"
+    if hit.page_label:
+        where += f" {hit.page_label}"
     lines = [f"{hit.rank}. score {hit.score:.3f}  {where}"]
     if hit.section:
         lines.append(f"   {hit.section}")
@@ -301,6 +324,7 @@ def _serve(args: argparse.Namespace) -> int:
         auth=args.auth,
         no_auth=args.no_auth,
         store=args.store,
+        lang=args.lang,
     )
     return 0
 
@@ -309,9 +333,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qa`` command; returns the exit status."""
     args = _parser().parse_args(argv)
     handlers = {"build": _build, "ask": _ask, "eval": _eval, "serve": _serve, "model": _model}
-    # pypdf logs how it works around damaged PDFs ("EOF marker not found") on stderr; a
-    # file it cannot read is reported by the build itself.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         set_default_device(getattr(args, "device", "auto"))
         status = handlers[args.command](args)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import os
 import threading
 import time
@@ -45,7 +46,14 @@ from qa.search import (
     check_question,
     fuse,
 )
-from qa.store import current_generation, read_manifest, write_generation
+from qa.store import (
+    current_generation,
+    is_index_folder,
+    read_manifest,
+    read_pointer,
+    write_generation,
+    writing,
+)
 
 PathLike = str | os.PathLike[str]
 ProgressCallback = Callable[[int, int], None]
@@ -60,6 +68,13 @@ HNSW_THRESHOLD = 200_000
 VECTOR_INDEX_KINDS = ("auto", "flat", "hnsw")
 # Vectors fetched per query from each FAISS index; passages beyond score as the weakest.
 DENSE_CANDIDATES = 1000
+# A following index (Index.load(..., follow=True)) looks for a new generation at most this
+# often (seconds), on search.
+FOLLOW_INTERVAL = 1.0
+# Loading retries this many times when a writer replaces the generation being read.
+LOAD_ATTEMPTS = 5
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,6 +129,72 @@ class _WindowMatches:
         }
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """Some sources' passages with their vectors and windows, to put into other contents."""
+
+    passages: list[Passage]
+    passage_vectors: np.ndarray  # (passages, dim)
+    windows: np.ndarray  # (windows, 3): row in ``passages``, first sentence, end sentence
+    window_vectors: np.ndarray  # (windows, dim)
+    sources: dict[str, SourceInfo]
+
+
+def _rows_of(contents: _Contents, sources: set[str], dim: int) -> _Rows:
+    """The passages, vectors and windows of these sources, taken out of ``contents``."""
+    chosen = np.array([p.source in sources for p in contents.passages], dtype=bool)
+    rows = np.flatnonzero(chosen)
+    local = np.full(len(contents.passages), -1, dtype=np.int64)
+    local[rows] = np.arange(len(rows))
+    windows = np.asarray(contents.windows, dtype=np.int64).reshape(-1, 3)
+    window_chosen = chosen[windows[:, 0]] if len(windows) else np.zeros(0, dtype=bool)
+    file_windows = windows[window_chosen].copy()
+    file_windows[:, 0] = local[file_windows[:, 0]]
+    empty = np.zeros((0, dim), dtype=np.float32)
+    return _Rows(
+        passages=[contents.passages[r] for r in rows],
+        passage_vectors=_all_vectors(contents.paragraph_vectors)[chosen] if len(rows) else empty,
+        windows=file_windows,
+        window_vectors=_all_vectors(contents.window_vectors)[window_chosen]
+        if len(file_windows)
+        else empty,
+        sources={s: info for s, info in contents.sources.items() if s in sources},
+    )
+
+
+def _merged(
+    old: _Contents, new: _Rows, drop: set[str], dim: int, vector_index: str, tokenizer: str
+) -> _Contents:
+    """``old`` without the passages of the ``drop`` sources, then ``new`` appended."""
+    keep = np.array([p.source not in drop for p in old.passages], dtype=bool)
+    kept_rows = np.flatnonzero(keep)
+    row_map = np.full(len(old.passages), -1, dtype=np.int64)
+    row_map[kept_rows] = np.arange(len(kept_rows))
+    old_windows = old.windows
+    window_keep = keep[old_windows[:, 0]] if len(old_windows) else np.zeros(0, dtype=bool)
+    kept_windows = old_windows[window_keep].astype(np.int64)
+    kept_windows[:, 0] = row_map[kept_windows[:, 0]]
+    new_windows = np.asarray(new.windows, dtype=np.int64).reshape(-1, 3).copy()
+    new_windows[:, 0] += len(kept_rows)
+    passages = tuple(p for p, k in zip(old.passages, keep, strict=True) if k) + tuple(new.passages)
+    paragraph_matrix = np.vstack(
+        [_all_vectors(old.paragraph_vectors)[keep], new.passage_vectors.reshape(-1, dim)]
+    )
+    window_matrix = np.vstack(
+        [_all_vectors(old.window_vectors)[window_keep], new.window_vectors.reshape(-1, dim)]
+    )
+    sources = {s: info for s, info in old.sources.items() if s not in drop}
+    sources.update(new.sources)
+    return _Contents(
+        passages=passages,
+        paragraph_vectors=make_vector_index(paragraph_matrix, dim, vector_index),
+        window_vectors=make_vector_index(window_matrix, dim, vector_index),
+        windows=np.vstack([kept_windows, new_windows]).astype(np.int32),
+        keyword=KeywordIndex.build([contextual_text(p) for p in passages], tokenizer),
+        sources=sources,
+    )
+
+
 def check_chunker_version(version: int, has_passages: bool, name: str) -> None:
     """Refuse to add to passages that an older chunker made (they would not match new ones)."""
     if has_passages and version != CHUNKER_VERSION:
@@ -133,7 +214,8 @@ def documents_to_add(
 
     ``known`` is what an index holds, by source. A file with its recorded checksum is
     unchanged; one whose content is indexed under another name, or that changed or went
-    away since it was read, is skipped. A .txt or .md file streams through the chunker.
+    away since it was read, is skipped; so is (in report.skipped, by file and page) a page
+    of an added file that could not be read. A .txt or .md file streams through the chunker.
     """
     by_checksum = {info.sha256: info.source for info in known.values()}
     for document in documents:
@@ -151,6 +233,8 @@ def documents_to_add(
                 report.skipped.append(SkippedFile(document.source, str(exc)))
                 continue
             (report.replaced if info is not None else report.added).append(document.source)
+            # Pages that could not be read (OCR found nothing): the rest of the file is in.
+            report.skipped.extend(SkippedFile(document.source, p) for p in document.problems)
             by_checksum[document.sha256] = document.source
             yield document, passages
 
@@ -275,7 +359,16 @@ class Index:
         self.path: Path | None = None
         # Version of the chunker that made the passages (older indexes may differ).
         self.chunker_version = CHUNKER_VERSION
+        # Guards _contents changes, _generation and _changed (adds, refreshes, saves).
         self._write_lock = threading.Lock()
+        # The generation of ``path`` the contents come from, CURRENT's text then, and the
+        # sources added or replaced since (what a save puts onto a newer generation).
+        self._generation: str | None = None
+        self._pointer: bytes | None = None
+        self._changed: set[str] = set()
+        self.follow = False
+        self._checked_at = 0.0
+        self._refused: bytes | None = None  # a CURRENT that following could not switch to
         # The app asks the same question in several modes: embed it once.
         self._query_vector = functools.lru_cache(maxsize=1024)(self._embed_query)
         self._contents = _Contents(
@@ -372,33 +465,11 @@ class Index:
             new_passages, progress, store
         )
 
-        replaced = set(report.replaced)
-        keep = np.array([p.source not in replaced for p in old.passages], dtype=bool)
-        kept_rows = np.flatnonzero(keep)
-        row_map = np.full(len(old.passages), -1, dtype=np.int64)
-        row_map[kept_rows] = np.arange(len(kept_rows))
-        old_windows = old.windows
-        window_keep = keep[old_windows[:, 0]] if len(old_windows) else np.zeros(0, dtype=bool)
-        kept_windows = old_windows[window_keep].copy()
-        kept_windows[:, 0] = row_map[kept_windows[:, 0]]
-        window_rows[:, 0] += len(kept_rows)
-
-        passages = tuple(p for p, k in zip(old.passages, keep, strict=True) if k) + tuple(
-            new_passages
+        new = _Rows(new_passages, passage_vectors, window_rows, window_vectors, new_sources)
+        self._contents = _merged(
+            old, new, set(report.replaced), self.encoder.dim, self.vector_index, self.tokenizer
         )
-        paragraph_matrix = np.vstack([_all_vectors(old.paragraph_vectors)[keep], passage_vectors])
-        window_matrix = np.vstack([_all_vectors(old.window_vectors)[window_keep], window_vectors])
-        sources = {s: info for s, info in old.sources.items() if s not in replaced}
-        sources.update(new_sources)
-        dim = self.encoder.dim
-        self._contents = _Contents(
-            passages=passages,
-            paragraph_vectors=make_vector_index(paragraph_matrix, dim, self.vector_index),
-            window_vectors=make_vector_index(window_matrix, dim, self.vector_index),
-            windows=np.vstack([kept_windows, window_rows]).astype(np.int32),
-            keyword=KeywordIndex.build([contextual_text(p) for p in passages], self.tokenizer),
-            sources=sources,
-        )
+        self._changed.update(new_sources)
         return report
 
     def embed_passages(
@@ -466,14 +537,17 @@ class Index:
     @property
     def passages(self) -> tuple[Passage, ...]:
         """All passages, in index order."""
+        self._follow_saved()
         return self._contents.passages
 
     @property
     def sources(self) -> list[SourceInfo]:
         """The indexed source files, in the order they were added."""
+        self._follow_saved()
         return list(self._contents.sources.values())
 
     def __len__(self) -> int:
+        self._follow_saved()
         return len(self._contents.passages)
 
     def search(
@@ -493,6 +567,7 @@ class Index:
         check_mode(mode)
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise ValueError(f"k must be a positive integer, not {k!r}")
+        self._follow_saved()
         contents = self._contents
         count = len(contents.passages)
         if count == 0:
@@ -526,6 +601,8 @@ class Index:
                     sentence=passage.text[start:end],
                     sentence_start=start,
                     sentence_end=end,
+                    page=passage.page,
+                    last_page=passage.last_page,
                 )
             )
         return hits
@@ -572,9 +649,9 @@ class Index:
 
     # ---- disk -----------------------------------------------------------------------
 
-    def manifest(self) -> dict[str, Any]:
+    def manifest(self, contents: _Contents | None = None) -> dict[str, Any]:
         """What this index needs to be reloaded correctly (written beside it on save)."""
-        contents = self._contents
+        contents = contents or self._contents
         return {
             "encoder": {
                 "name": self.encoder.name,
@@ -592,50 +669,149 @@ class Index:
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
 
-    def save(self, folder: PathLike) -> Path:
-        """Write the index to ``folder`` atomically; the previous content stays until done."""
-        contents = self._contents
+    def _is_from(self, folder: Path) -> bool:
+        """True when the contents were loaded from (or saved to) ``folder``."""
+        if self._generation is None or self.path is None:
+            return False
+        return os.path.abspath(self.path) == os.path.abspath(folder)
+
+    def save(self, folder: PathLike | None = None) -> Path:
+        """Write the index to ``folder`` (default: where it was loaded from or last saved).
+
+        The write is atomic (the previous content stays until done) and holds the folder's
+        write lock, waiting for any other writer. When the folder is where this index came
+        from and another process has saved a newer generation since, the files this index
+        added or replaced are put onto that newer generation (their vectors are reused):
+        no writer's update is lost. An index that did not come from ``folder`` (a new
+        build) replaces what is there.
+        """
+        if folder is None:
+            if self.path is None:
+                raise ValueError("this index was never loaded or saved: give a folder")
+            folder = self.path
         folder = Path(folder)
+        with writing(folder), self._write_lock:
+            if self._is_from(folder) and is_index_folder(folder):
+                self._catch_up(folder)
+            contents = self._contents
 
-        def write_files(tmp: Path) -> None:
-            with (tmp / "passages.jsonl").open("w", encoding="utf-8") as handle:
-                for passage in contents.passages:
-                    record = asdict(passage)
-                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            # faiss.write_index ignores a failed close (a full disk): write with Python.
-            (tmp / "paragraphs.faiss").write_bytes(
-                faiss.serialize_index(contents.paragraph_vectors).tobytes()
-            )
-            (tmp / "windows.faiss").write_bytes(
-                faiss.serialize_index(contents.window_vectors).tobytes()
-            )
-            np.save(tmp / "windows.npy", contents.windows.astype(np.int32), allow_pickle=False)
-            contents.keyword.save(tmp)
+            def write_files(tmp: Path) -> None:
+                with (tmp / "passages.jsonl").open("w", encoding="utf-8") as handle:
+                    for passage in contents.passages:
+                        record = asdict(passage)
+                        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                # faiss.write_index ignores a failed close (a full disk): write with Python.
+                (tmp / "paragraphs.faiss").write_bytes(
+                    faiss.serialize_index(contents.paragraph_vectors).tobytes()
+                )
+                (tmp / "windows.faiss").write_bytes(
+                    faiss.serialize_index(contents.window_vectors).tobytes()
+                )
+                np.save(tmp / "windows.npy", contents.windows.astype(np.int32), allow_pickle=False)
+                contents.keyword.save(tmp)
 
-        write_generation(folder, self.manifest(), write_files)
-        self.path = folder
+            target = write_generation(folder, self.manifest(contents), write_files)
+            self.path = folder
+            self._generation = target.name
+            self._pointer = read_pointer(folder)
+            self._changed.clear()
         return folder
 
+    def refresh(self) -> bool:
+        """Switch to the newest generation saved in :attr:`path` by any process.
+
+        Files this index added or replaced and has not saved yet are kept (put onto the
+        newer generation). Searches already running finish on the old contents. Returns
+        True when the contents changed. Raises IndexStoreError when the newer generation
+        is damaged or was built with another encoder or settings.
+        """
+        if self.path is None:
+            return False
+        with self._write_lock:
+            return self._catch_up(self.path)
+
+    def _follow_saved(self) -> None:
+        """With :attr:`follow`, refresh at most every FOLLOW_INTERVAL seconds, never waiting."""
+        if not self.follow or self.path is None:
+            return
+        now = time.monotonic()
+        if now - self._checked_at < FOLLOW_INTERVAL:
+            return
+        if not self._write_lock.acquire(blocking=False):
+            return  # an add or save is running: it leaves the contents up to date
+        try:
+            self._checked_at = now
+            if read_pointer(self.path) != self._refused:
+                self._catch_up(self.path)
+        except IndexStoreError as exc:
+            # Keep answering from the generation in memory; say so once per new CURRENT.
+            log.warning("%s: keeping the loaded index: %s", self.path, exc)
+            self._refused = read_pointer(self.path)
+        finally:
+            self._write_lock.release()
+
+    def _catch_up(self, folder: Path) -> bool:
+        """Move onto the live generation of ``folder`` if it is newer (holding _write_lock)."""
+        if read_pointer(folder) == self._pointer:
+            return False
+        for attempt in range(LOAD_ATTEMPTS):
+            generation, manifest, pointer = _read_live(folder)
+            if generation.name == self._generation:
+                self._pointer = pointer
+                return False
+            encoder_name, encoder_dim, settings, tokenizer, _ = _parse_manifest(
+                generation, manifest
+            )
+            if (encoder_name, encoder_dim, settings, tokenizer) != (
+                self.encoder.name,
+                self.encoder.dim,
+                self.settings,
+                self.tokenizer,
+            ):
+                raise IndexStoreError(
+                    f"{folder} was rebuilt with another encoder, chunking or tokenizer "
+                    f"({generation.name}); load it again"
+                )
+            try:
+                contents = _read_contents(generation, manifest, encoder_dim)
+                break
+            except IndexStoreError:
+                # Replaced (and removed) by a writer while we read it: read the new one.
+                if attempt + 1 == LOAD_ATTEMPTS or read_pointer(folder) == pointer:
+                    raise
+        if self._changed:
+            mine = _rows_of(self._contents, self._changed, self.encoder.dim)
+            contents = _merged(
+                contents, mine, self._changed, self.encoder.dim, self.vector_index, self.tokenizer
+            )
+        self.chunker_version = int(manifest.get("chunker_version", 0))
+        self._contents = contents
+        self._generation = generation.name
+        self._pointer = pointer
+        return True
+
     @classmethod
-    def load(cls, folder: PathLike, model: str | None = None, device: str | None = None) -> Index:
+    def load(
+        cls,
+        folder: PathLike,
+        model: str | None = None,
+        follow: bool = False,
+        device: str | None = None,
+    ) -> Index:
         """Load an index saved by :meth:`save`.
 
         ``model``, when given, must be the encoder the index was built with; ``device`` is
-        where its encoder runs (see :func:`qa.encoders.load_encoder`). Raises
-        IndexStoreError when the folder is missing, damaged, of another format, or built
-        with another encoder.
+        where its encoder runs (see :func:`qa.encoders.load_encoder`). With
+        ``follow=True`` the index watches its folder: a search (or a look at
+        :attr:`sources`) at most once a second checks CURRENT and switches to a generation
+        saved by another process (see :meth:`refresh`). Raises IndexStoreError when the
+        folder is missing, damaged, of another format, or built with another encoder.
         """
         folder = Path(folder)
-        generation = current_generation(folder)
-        manifest = read_manifest(generation)
-        try:
-            encoder_name = manifest["encoder"]["name"]
-            encoder_dim = int(manifest["encoder"]["dim"])
-            settings = ChunkingSettings(**manifest["chunking"])
-            tokenizer = manifest["keyword"]["tokenizer"]
-            sources = {s["source"]: SourceInfo(**s) for s in manifest["sources"]}
-        except (KeyError, TypeError, ValueError) as exc:
-            raise IndexStoreError(f"{generation / 'manifest.json'} is damaged: {exc}") from exc
+        generation, manifest, pointer = _read_live(folder)
+        encoder_name, encoder_dim, settings, tokenizer, sources = _parse_manifest(
+            generation, manifest
+        )
         if model is not None and model != encoder_name:
             raise IndexStoreError(
                 f"{folder} was built with encoder {encoder_name!r}, not {model!r}; "
@@ -647,36 +823,92 @@ class Index:
                 f"{folder} holds {encoder_dim}-dimensional vectors but encoder "
                 f"{encoder_name!r} makes {encoder.dim}-dimensional ones"
             )
+        for attempt in range(LOAD_ATTEMPTS):
+            try:
+                contents = _read_contents(generation, manifest, encoder_dim)
+                break
+            except IndexStoreError:
+                # A writer may have replaced (and removed) this generation while we read it.
+                if attempt + 1 == LOAD_ATTEMPTS or read_pointer(folder) == pointer:
+                    raise
+                generation, manifest, pointer = _read_live(folder)
+                if _parse_manifest(generation, manifest)[:4] != (
+                    encoder_name,
+                    encoder_dim,
+                    settings,
+                    tokenizer,
+                ):
+                    return cls.load(folder, model, follow)
         index = cls(encoder, settings, tokenizer, manifest.get("vector_index", "auto"))
         index.chunker_version = int(manifest.get("chunker_version", 0))
-        try:
-            passages = []
-            with (generation / "passages.jsonl").open(encoding="utf-8") as handle:
-                for line in handle:
-                    record = json.loads(line)
-                    record["section"] = tuple(record["section"])
-                    record["sentences"] = tuple(tuple(span) for span in record["sentences"])
-                    passages.append(Passage(**record))
-            paragraph_vectors = faiss.read_index(str(generation / "paragraphs.faiss"))
-            window_vectors = faiss.read_index(str(generation / "windows.faiss"))
-            windows = np.load(generation / "windows.npy", allow_pickle=False)
-            keyword = KeywordIndex.load(generation)
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-            raise IndexStoreError(f"{generation} is damaged: {exc}") from exc
-        if (
-            paragraph_vectors.ntotal != len(passages)
-            or window_vectors.ntotal != len(windows)
-            or keyword.size != len(passages)
-            or paragraph_vectors.d != encoder.dim
-        ):
-            raise IndexStoreError(f"{generation} is inconsistent: its files disagree on counts")
-        index._contents = _Contents(
-            passages=tuple(passages),
-            paragraph_vectors=paragraph_vectors,
-            window_vectors=window_vectors,
-            windows=windows.astype(np.int32),
-            keyword=keyword,
-            sources=sources,
-        )
+        index._contents = contents
         index.path = folder
+        index._generation = generation.name
+        index._pointer = pointer
+        index.follow = follow
+        index._checked_at = time.monotonic()
         return index
+
+
+def _read_live(folder: Path) -> tuple[Path, dict[str, Any], bytes | None]:
+    """The live generation, its checked manifest and CURRENT's text, retrying when a
+    writer replaces the generation while it is being read."""
+    for attempt in range(LOAD_ATTEMPTS):
+        pointer = read_pointer(folder)
+        try:
+            generation = current_generation(folder)
+            return generation, read_manifest(generation), pointer
+        except IndexStoreError:
+            if attempt + 1 == LOAD_ATTEMPTS or read_pointer(folder) == pointer:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _parse_manifest(
+    generation: Path, manifest: dict[str, Any]
+) -> tuple[str, int, ChunkingSettings, str, dict[str, SourceInfo]]:
+    """Encoder name and dimension, chunking settings, tokenizer and sources of a manifest."""
+    try:
+        return (
+            manifest["encoder"]["name"],
+            int(manifest["encoder"]["dim"]),
+            ChunkingSettings(**manifest["chunking"]),
+            manifest["keyword"]["tokenizer"],
+            {s["source"]: SourceInfo(**s) for s in manifest["sources"]},
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise IndexStoreError(f"{generation / 'manifest.json'} is damaged: {exc}") from exc
+
+
+def _read_contents(generation: Path, manifest: dict[str, Any], dim: int) -> _Contents:
+    """Read a generation's data files (checked by :func:`read_manifest`) into memory."""
+    sources = _parse_manifest(generation, manifest)[4]
+    try:
+        passages = []
+        with (generation / "passages.jsonl").open(encoding="utf-8") as handle:
+            for line in handle:
+                record = json.loads(line)
+                record["section"] = tuple(record["section"])
+                record["sentences"] = tuple(tuple(span) for span in record["sentences"])
+                passages.append(Passage(**record))
+        paragraph_vectors = faiss.read_index(str(generation / "paragraphs.faiss"))
+        window_vectors = faiss.read_index(str(generation / "windows.faiss"))
+        windows = np.load(generation / "windows.npy", allow_pickle=False)
+        keyword = KeywordIndex.load(generation)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise IndexStoreError(f"{generation} is damaged: {exc}") from exc
+    if (
+        paragraph_vectors.ntotal != len(passages)
+        or window_vectors.ntotal != len(windows)
+        or keyword.size != len(passages)
+        or paragraph_vectors.d != dim
+    ):
+        raise IndexStoreError(f"{generation} is inconsistent: its files disagree on counts")
+    return _Contents(
+        passages=tuple(passages),
+        paragraph_vectors=paragraph_vectors,
+        window_vectors=window_vectors,
+        windows=windows.astype(np.int32),
+        keyword=keyword,
+        sources=sources,
+    )

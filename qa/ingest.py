@@ -1,9 +1,13 @@
-"""Reading documents: .txt, .md, .pdf and .docx files, a file or a folder at a time.
+"""Reading documents: .txt, .md, .pdf, .docx, .html and image files, a file or a folder
+at a time.
 
 A .txt or .md file is not held in memory: :func:`read_document` reads it once in blocks
 (its checksum, its encoding, whether it is text at all) and :meth:`Document.pieces` decodes
 it again block by block for the chunker, so reading and chunking a file of any size takes
-a few MB (and its longest paragraph). PDF and .docx files are read whole by their libraries.
+a few MB (and its longest paragraph). A PDF is read a page at a time (:mod:`qa.pdf`) and
+keeps its pages, cleaned of headers and footers; pages without a text layer and image
+files are read by OCR (:mod:`qa.ocr`). A .docx file is read whole by python-docx, an
+.html file by trafilatura (its main text, headings as markdown headings).
 """
 
 from __future__ import annotations
@@ -13,16 +17,27 @@ import hashlib
 import itertools
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from qa.chunking import PageText
 from qa.errors import DocumentError
+from qa.ocr import IMAGE_SUFFIXES
 
 _log = logging.getLogger("qa")
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx")
+HTML_SUFFIXES = (".html", ".htm")
+SUPPORTED_SUFFIXES = (
+    ".txt",
+    ".md",
+    ".markdown",
+    ".pdf",
+    ".docx",
+    *HTML_SUFFIXES,
+    *IMAGE_SUFFIXES,
+)
 MAX_FILE_BYTES = 512 * 1024 * 1024
 
 # Tried in order; GB18030 is a superset of GBK and GB2312, common for Chinese text files.
@@ -37,19 +52,66 @@ _BLOCK_BYTES = 1 << 20
 class Document:
     """The text of one source file, with the checksum of its bytes.
 
-    Either the text itself, or (for a .txt or .md file, see :func:`read_document`) the file
-    and its encoding: then :meth:`pieces` decodes it block by block, and :attr:`text` reads
-    it whole only when asked.
+    Either the text itself; or its pages (a PDF, an image: :attr:`pages`, and
+    :attr:`problems` lists the pages that could not be read), possibly read only when first
+    used (see :func:`read_document`); or (for a .txt or .md file) the file and its
+    encoding: then :meth:`pieces` decodes it block by block, and :attr:`text` reads it
+    whole only when asked.
     """
 
-    __slots__ = ("_encoding", "_path", "_text", "sha256", "source")
+    __slots__ = (
+        "_encoding",
+        "_loader",
+        "_pages",
+        "_path",
+        "_problems",
+        "_text",
+        "sha256",
+        "source",
+    )
 
-    def __init__(self, source: str, text: str, sha256: str) -> None:
+    def __init__(
+        self,
+        source: str,
+        text: str,
+        sha256: str,
+        pages: Sequence[PageText] | None = None,
+        problems: Sequence[str] = (),
+    ) -> None:
         self.source = source
         self.sha256 = sha256
-        self._text: str | None = text
+        self._pages = tuple(pages) if pages is not None else None
+        self._problems = tuple(problems)
+        self._text: str | None = text if pages is None else "\n\n".join(p.text for p in pages)
         self._path: Path | None = None
         self._encoding = ""
+        self._loader: Callable[[], Document] | None = None
+
+    @classmethod
+    def deferred(cls, source: str, sha256: str, load: Callable[[], Document]) -> Document:
+        """A document whose pages ``load`` reads when they are first used."""
+        document = cls(source, "", sha256)
+        document._text, document._loader = None, load
+        return document
+
+    def _load(self) -> None:
+        """Read the pages of a deferred document (raises DocumentError as reading does)."""
+        if self._loader is not None:
+            loaded = self._loader()
+            self._pages, self._problems, self._text = loaded.pages, loaded.problems, loaded.text
+            self._loader = None
+
+    @property
+    def pages(self) -> tuple[PageText, ...] | None:
+        """The pages of a document that has pages (a PDF, an image), else None."""
+        self._load()
+        return self._pages
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """The pages that could not be read, by file and page (the rest is in :attr:`pages`)."""
+        self._load()
+        return self._problems
 
     @classmethod
     def streamed(cls, source: str, path: Path, encoding: str, sha256: str) -> Document:
@@ -58,12 +120,26 @@ class Document:
         document._text, document._path, document._encoding = None, path, encoding
         return document
 
-    def pieces(self) -> Iterator[str]:
-        """Yield the text in consecutive pieces (of about a MB for a file being streamed).
+    def with_source(self, source: str) -> Document:
+        """The same document under another name (an uploaded file where it is kept)."""
+        if self._path is not None:
+            return Document.streamed(source, self._path, self._encoding, self.sha256)
+        if self._loader is not None:
+            load = self._loader
+            return Document.deferred(source, self.sha256, lambda: load().with_source(source))
+        return Document(source, self.text, self.sha256, self.pages, self.problems)
+
+    def pieces(self) -> Iterator[str | PageText]:
+        """Yield the text in consecutive pieces (of about a MB for a file being streamed),
+        or page by page for a document with pages.
 
         Raises DocumentError when the file can no longer be read, or no longer has the
         checksum it had when it was read: it changed in between.
         """
+        self._load()
+        if self._pages is not None:
+            yield from self._pages
+            return
         if self._text is not None:
             yield self._text
             return
@@ -82,10 +158,15 @@ class Document:
     @property
     def text(self) -> str:
         """The whole text (read from the file, for a document that streams: see pieces)."""
-        return self._text if self._text is not None else "".join(self.pieces())
+        self._load()
+        if self._text is not None:
+            return self._text
+        return "".join(piece for piece in self.pieces() if isinstance(piece, str))
 
     def _key(self) -> tuple[object, ...]:
-        return (self.source, self.sha256, self._text, self._path, self._encoding)
+        if self._loader is not None:
+            return (self.source, self.sha256, "deferred", self._loader)
+        return (self.source, self.sha256, self._text, self._path, self._encoding, self._pages)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Document):
@@ -96,7 +177,10 @@ class Document:
         return hash((self.source, self.sha256))
 
     def __repr__(self) -> str:
-        held = f"{len(self._text)} chars" if self._text is not None else f"path={str(self._path)!r}"
+        if self._text is not None:
+            held = f"{len(self._text)} chars"
+        else:
+            held = "deferred" if self._loader is not None else f"path={str(self._path)!r}"
         return f"Document(source={self.source!r}, sha256={self.sha256!r}, {held})"
 
 
@@ -243,16 +327,31 @@ def _looks_binary(text: str) -> bool:
     return controls / len(sample) > 0.01
 
 
-def _read_pdf(path: Path) -> str:
-    from pypdf import PdfReader
+def _read_html(path: Path) -> str:
+    """The main text of a saved web page, headings as markdown headings.
 
+    trafilatura finds the main content (dropping scripts, styles, navigation, headers,
+    footers and boilerplate) and writes it as markdown, whose ``#`` headings the chunker
+    turns into section paths.
+    """
+    import trafilatura
+
+    with path.open("rb") as handle:
+        start = handle.read(_SNIFF_BYTES)
+    if b"\x00" in start:
+        raise DocumentError(f"{path}: looks like a binary file, not HTML")
+    data = path.read_bytes()
     try:
-        reader = PdfReader(str(path))
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except Exception as exc:  # a damaged file makes pypdf raise many types (found by fuzzing)
-        raise DocumentError(f"{path}: not a readable PDF ({exc})") from exc
-    # A page break is a paragraph break that may fall mid-sentence; the chunker repairs it.
-    return "\n\n".join(pages)
+        text = trafilatura.extract(
+            data, output_format="markdown", include_formatting=True, include_tables=True
+        )
+    except Exception as exc:  # lxml and trafilatura raise many types on damaged input
+        raise DocumentError(f"{path}: not a readable HTML file ({exc})") from exc
+    if text is None:
+        raise DocumentError(f"{path}: no text found (not an HTML page with a main text)")
+    if _looks_binary(text):
+        raise DocumentError(f"{path}: looks like a binary file, not HTML")
+    return text
 
 
 def _read_docx(path: Path) -> str:
@@ -278,12 +377,39 @@ def _read_docx(path: Path) -> str:
     return "\n\n".join(lines)
 
 
-def read_document(path: str | os.PathLike[str]) -> Document:
+def _read_paged(path: Path, checksum: str, verify: bool = False) -> Document:
+    """Read a PDF or image file's pages (OCR included) into a Document.
+
+    ``verify``: the file must still have ``checksum`` once read (it was read earlier).
+    """
+    from qa.ocr import read_image_file
+    from qa.pdf import read_pdf
+
+    try:
+        paged = read_pdf(path) if path.suffix.lower() == ".pdf" else read_image_file(path)
+        if verify and file_sha256(path) != checksum:
+            raise DocumentError(f"{path}: changed while being read")
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if not paged.pages:
+        detail = f" ({'; '.join(paged.problems[:3])})" if paged.problems else ""
+        raise DocumentError(f"{path}: no text found{detail}")
+    return Document(str(path.resolve()), "", checksum, paged.pages, paged.problems)
+
+
+def read_document(path: str | os.PathLike[str], *, defer: bool = False) -> Document:
     """Read one supported file into a Document; raise DocumentError naming the file if not.
 
     A .txt or .md file is checked here but not kept: its Document decodes it again, in
-    blocks, when its text is used (see :meth:`Document.pieces`).
+    blocks, when its text is used (see :meth:`Document.pieces`). With ``defer``, a PDF or
+    an image is only opened here (a file that cannot be opened, is encrypted or is too
+    large is refused now) and its pages are read, OCR included, when first used: an index
+    update then reads no file it already holds unchanged. Reading it then may still raise
+    DocumentError (a page tree that fails, no text at all).
     """
+    from qa.ocr import check_image
+    from qa.pdf import check_pdf
+
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -295,9 +421,17 @@ def read_document(path: str | os.PathLike[str]) -> Document:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise DocumentError(f"{path}: file too large ({size} bytes)")
-        if suffix not in (".pdf", ".docx"):
+        if suffix in (".pdf", *IMAGE_SUFFIXES):
+            checksum = file_sha256(path)
+            if not defer:
+                return _read_paged(path, checksum)
+            check_pdf(path) if suffix == ".pdf" else check_image(path)
+            return Document.deferred(
+                str(path.resolve()), checksum, lambda: _read_paged(path, checksum, verify=True)
+            )
+        if suffix not in (".docx", *HTML_SUFFIXES):
             return _read_text_file(path)
-        text = _read_pdf(path) if suffix == ".pdf" else _read_docx(path)
+        text = _read_docx(path) if suffix == ".docx" else _read_html(path)
         checksum = file_sha256(path)
     except OSError as exc:
         raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from exc
@@ -311,12 +445,14 @@ def iter_documents(
 ) -> Iterator[Document]:
     """Read files one at a time; unreadable ones are appended to ``skipped`` and passed over.
 
+    PDFs and images are opened, their pages read when first used (see read_document).
+
     Raises DocumentError once the files are exhausted if none of them could be read.
     """
     read = 0
     for path in files:
         try:
-            document = read_document(path)
+            document = read_document(path, defer=True)
         except DocumentError as exc:
             skipped.append(SkippedFile(source=str(path), reason=str(exc)))
             continue

@@ -17,8 +17,11 @@ Stores are named by URI:
 Layout: three collections, ``NAME`` (passages), ``NAME_windows`` and ``NAME_sources``.
 
 - ``NAME``: one row per passage: its text, source, section path (JSON), paragraph number,
-  sentence offsets (JSON), the text BM25 sees (``bm25_text``) with the sparse vector that
-  Milvus's BM25 function makes from it (``sparse``), and the paragraph vector (``vector``).
+  first and last page (0 for a document without pages; a store made before pages were
+  kept has no such fields, marked by the absence of the ``qa.pages`` property, and its
+  passages have no page), sentence offsets (JSON), the text BM25 sees (``bm25_text``)
+  with the sparse vector that Milvus's BM25 function makes from it (``sparse``), and the
+  paragraph vector (``vector``).
   The collection properties record the format version, the encoder name and dimension,
   the chunking settings, the tokenizer and the vector index kind.
 - ``NAME_windows``: one row per two-sentence window: its passage id, first and end
@@ -120,6 +123,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,199}$")
 _INT63 = (1 << 63) - 1
 
 _PASSAGE_FIELDS = ["id", "source", "ordinal", "section", "paragraph", "sentences", "text"]
+_PAGE_FIELDS = ["page", "last_page"]
 _SOURCE_FIELDS = ["id", "source", "sha256", "passages", "windows", "added"]
 
 
@@ -221,6 +225,14 @@ def _connect(location: StoreLocation) -> Any:
             raise IndexStoreError(
                 f"{location.uri}: milvus-lite is not installed: pip install milvus-lite"
             ) from exc
+    if location.lite_path is not None:
+        holder = _lite_holder(location.lite_path)
+        if holder is not None:
+            raise IndexStoreError(
+                f"{location.uri} is open in another process ({holder}): milvus-lite lets one "
+                "process open a file at a time; stop that process, or keep the store on a "
+                "Milvus server (milvus://HOST:PORT/COLLECTION) for several processes"
+            )
     options: dict[str, Any] = {}
     if location.lite_path is not None:
         # The in-process milvus-lite server answers keepalive pings with "too many pings".
@@ -245,6 +257,32 @@ def _connect(location: StoreLocation) -> Any:
         raise IndexStoreError(
             f"cannot open Milvus at {location.uri}: {_reason(exc)}{hint}"
         ) from exc
+
+
+def _lite_holder(path: Path) -> str | None:
+    """Who holds milvus-lite's lock on a store file when another process does (from
+    /proc/locks, so Linux only), as "pid N: command"; None when no one else does."""
+    try:
+        info = os.stat(path / "LOCK")  # milvus-lite 3 keeps its data in a folder
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return None
+    wanted = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    for line in lines:
+        # "1: FLOCK  ADVISORY  WRITE 19933 fe:00:2146355 0 EOF"; a waiter's line has "->".
+        fields = line.split()
+        if len(fields) < 6 or fields[1] != "FLOCK" or fields[5] != wanted:
+            continue
+        pid = fields[4]
+        if pid == str(os.getpid()):
+            return None  # this process has it open: pymilvus reuses its server
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").strip()
+        except OSError:
+            command = b""
+        shown = " ".join(command.decode("utf-8", "replace").split())[:200]
+        return f"pid {pid}: {shown}" if shown else f"pid {pid}"
+    return None
 
 
 def _stable_id(*parts: object) -> int:
@@ -333,6 +371,8 @@ class MilvusIndex:
         # For callers that expect qa.Index's attribute; a Milvus store has no folder.
         self.path: Path | None = None
         self._client = client
+        # Whether the passages collection has the page fields (not in older stores).
+        self._has_pages = True
 
     # ---- opening --------------------------------------------------------------------
 
@@ -403,7 +443,21 @@ class MilvusIndex:
             # milvus-lite searches a flat index fastest; a server gets a graph that scales.
             vector_index = "flat" if location.lite_path is not None else "hnsw"
         index = cls(location, client, encoder, settings, tokenizer, vector_index)
-        index._create_collections()
+        try:
+            index._create_collections()
+            return index
+        except (_CreatedElsewhere, IndexStoreError):
+            # Two processes creating one store at once: the one that finishes first wins
+            # and the other opens it (a failure with no store made is still an error).
+            properties = _created_elsewhere(client, location)
+            if properties is None:
+                raise
+        index = cls._open(location, client, properties, model)
+        if index.settings != settings or index.tokenizer != tokenizer:
+            raise IndexStoreError(
+                f"{uri} was just created by another process with other chunking or "
+                f"tokenizer settings ({asdict(index.settings)}, {index.tokenizer})"
+            )
         return index
 
     @classmethod
@@ -475,6 +529,7 @@ class MilvusIndex:
             )
         index = cls(location, client, encoder, settings, tokenizer, vector_index)
         index.chunker_version = chunker_version
+        index._has_pages = properties.get("qa.pages") == "1"
         for name in (location.collection, location.windows, location.source_table):
             index._call("load_collection", name)
         return index
@@ -516,6 +571,9 @@ class MilvusIndex:
         passages.add_field("ordinal", data_type.INT64)
         passages.add_field("section", data_type.VARCHAR, max_length=MAX_VARCHAR)
         passages.add_field("paragraph", data_type.INT64)
+        if self._has_pages:
+            passages.add_field("page", data_type.INT64)
+            passages.add_field("last_page", data_type.INT64)
         passages.add_field("sentences", data_type.VARCHAR, max_length=MAX_VARCHAR)
         passages.add_field("text", data_type.VARCHAR, max_length=MAX_VARCHAR)
         passages.add_field(
@@ -547,6 +605,8 @@ class MilvusIndex:
                 "qa.vector_index": self.vector_index,
             },
         )
+        if self._has_pages:
+            properties["qa.pages"] = "1"
         self._create(
             location.collection,
             passages,
@@ -565,6 +625,10 @@ class MilvusIndex:
     ) -> None:
         existing = _read_properties(self._client, self.location, name, role)
         if existing is not None:
+            if name == self.location.collection or self._call(
+                "has_collection", self.location.collection
+            ):
+                raise _CreatedElsewhere  # another process has just made the store
             # Left by a create that stopped before the passages collection was made.
             self._call("drop_collection", name)
         index_params = self._client.prepare_index_params()
@@ -793,20 +857,22 @@ class MilvusIndex:
             ]
             for n, passage in enumerate(entry.passages):
                 contextual = contextual_text(passage)
-                passage_rows.append(
-                    {
-                        "id": passage_ids[n],
-                        "source_id": sid,
-                        "source": passage.source,
-                        "ordinal": n,
-                        "section": json.dumps(list(passage.section), ensure_ascii=False),
-                        "paragraph": passage.paragraph,
-                        "sentences": json.dumps([list(s) for s in passage.sentences]),
-                        "text": passage.text,
-                        "bm25_text": self._bm25_text(contextual),
-                        "vector": entry.passage_vectors[n].tolist(),
-                    }
-                )
+                row = {
+                    "id": passage_ids[n],
+                    "source_id": sid,
+                    "source": passage.source,
+                    "ordinal": n,
+                    "section": json.dumps(list(passage.section), ensure_ascii=False),
+                    "paragraph": passage.paragraph,
+                    "sentences": json.dumps([list(s) for s in passage.sentences]),
+                    "text": passage.text,
+                    "bm25_text": self._bm25_text(contextual),
+                    "vector": entry.passage_vectors[n].tolist(),
+                }
+                if self._has_pages:
+                    row["page"] = passage.page or 0
+                    row["last_page"] = passage.last_page or 0
+                passage_rows.append(row)
             for (n, first, end), vector in zip(entry.windows, entry.window_vectors, strict=True):
                 window_rows.append(
                     {
@@ -884,7 +950,7 @@ class MilvusIndex:
         order = {source: n for n, source in enumerate(self._source_rows())}
         rows = [
             row
-            for row in self._query_all(self.location.collection, _PASSAGE_FIELDS)
+            for row in self._query_all(self.location.collection, self._passage_fields)
             if row["source"] in order
         ]
         rows.sort(key=lambda row: (order[row["source"]], row["ordinal"]))
@@ -982,6 +1048,8 @@ class MilvusIndex:
                     sentence=passage.text[start:end],
                     sentence_start=start,
                     sentence_end=end,
+                    page=passage.page,
+                    last_page=passage.last_page,
                 )
             )
         return hits
@@ -1109,8 +1177,14 @@ class MilvusIndex:
     def _get_passages(self, ids: list[int]) -> dict[int, Passage]:
         if not ids:
             return {}
-        rows = self._call("get", self.location.collection, ids=ids, output_fields=_PASSAGE_FIELDS)
+        rows = self._call(
+            "get", self.location.collection, ids=ids, output_fields=self._passage_fields
+        )
         return {int(row["id"]): _passage(row) for row in rows}
+
+    @property
+    def _passage_fields(self) -> list[str]:
+        return _PASSAGE_FIELDS + _PAGE_FIELDS if self._has_pages else _PASSAGE_FIELDS
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return _call(self._client, self.location, method, *args, **kwargs)
@@ -1148,6 +1222,32 @@ def _read_properties(
     return properties
 
 
+class _CreatedElsewhere(Exception):
+    """Another process created the store's collections while this one was creating them."""
+
+
+# Seconds a store creation that lost a race waits for the winner's passages collection.
+CREATE_RACE_SECONDS = 30.0
+
+
+def _created_elsewhere(client: Any, location: StoreLocation) -> dict[str, str] | None:
+    """The properties of the store once another process has finished creating it, or None."""
+    deadline = time.monotonic() + CREATE_RACE_SECONDS
+    while True:
+        try:
+            names = (location.collection, location.windows, location.source_table)
+            if not any(_call(client, location, "has_collection", name) for name in names):
+                return None  # nobody is creating it: the failure was this process's own
+            properties = _read_properties(client, location)
+            if properties is not None:
+                return properties
+        except IndexStoreError:
+            return None
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.2)
+
+
 def _drop_collections(client: Any, location: StoreLocation) -> None:
     for name in (location.collection, location.windows, location.source_table):
         if _call(client, location, "has_collection", name):
@@ -1174,6 +1274,8 @@ def _passage(row: dict[str, Any]) -> Passage:
         section=tuple(json.loads(row["section"])),
         paragraph=int(row["paragraph"]),
         sentences=tuple((int(s), int(e)) for s, e in json.loads(row["sentences"])),
+        page=int(row.get("page") or 0) or None,
+        last_page=int(row.get("last_page") or 0) or None,
     )
 
 

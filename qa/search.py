@@ -32,7 +32,9 @@ NUMBER_WEIGHT = 0.2
 class Hit:
     """One ranked passage, with where it came from and the sentence that answers.
 
-    ``sentence_start``/``sentence_end`` are character offsets of ``sentence`` in ``text``.
+    ``sentence_start``/``sentence_end`` are character offsets of ``sentence`` in ``text``;
+    ``page``/``last_page`` the passage's first and last page in its document (None for a
+    document without pages).
     """
 
     rank: int
@@ -44,10 +46,26 @@ class Hit:
     sentence: str
     sentence_start: int
     sentence_end: int
+    page: int | None = None
+    last_page: int | None = None
+
+    @property
+    def page_label(self) -> str:
+        """Where the passage is in its document's pages: "p. 5", "p. 5–6", or ""."""
+        return page_label(self.page, self.last_page)
 
     def to_dict(self) -> dict[str, Any]:
         """The hit as a JSON-serialisable dict."""
         return asdict(self)
+
+
+def page_label(page: int | None, last_page: int | None = None) -> str:
+    """ "p. 5" for a passage on page 5, "p. 5–6" across two pages, "" without pages."""
+    if page is None:
+        return ""
+    if last_page is None or last_page == page:
+        return f"p. {page}"
+    return f"p. {page}\u2013{last_page}"
 
 
 def check_question(question: object) -> str:

@@ -7,7 +7,7 @@ Layout of an index folder::
     DIR/gen-000007/        one complete, immutable generation
         manifest.json      format version, encoder, settings, sources, file checksums
         ...                data files written by the index
-    DIR/.lock              held while a save runs
+    DIR/.lock              flock-ed by the one process writing the index; holds its pid
 
 A save writes a new generation in a temporary folder, renames it into place and only then
 points CURRENT at it, so a crash at any moment leaves the previous generation live. The
@@ -19,12 +19,16 @@ by earlier versions, is still read; its manifest is then not checked.)
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import re
 import shutil
+import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,8 @@ from qa.ingest import file_sha256
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
+LOCK = ".lock"
+PathLike = str | os.PathLike[str]
 _GENERATION = re.compile(r"^gen-(\d{6,})$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -47,17 +53,139 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+# Errors of flock on a file system that has no locks (some network mounts).
+_NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
+# Attempts to lock a lock file that keeps being replaced before giving up.
+_LOCK_ATTEMPTS = 5
+# The write locks this process holds: folder -> (thread id, depth, open lock file).
+_held: dict[Path, tuple[int, int, int]] = {}
+_held_guard = threading.Lock()
+
+
+def _say(message: str) -> None:
+    print(f"qa: {message}", file=sys.stderr, flush=True)
+
+
+def _holder(fd: int) -> str:
+    """Who holds the lock, as its holder wrote it into the lock file."""
+    try:
+        text = os.pread(fd, 512, 0).decode("utf-8", "replace").strip()
+    except OSError:
+        text = ""
+    return text or "another process"
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        held, named = os.fstat(fd), os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
+
+
+def _lock_file(folder: Path, notify: Callable[[str], None]) -> int:
+    """Open and flock the folder's lock file (waiting for its holder); return the fd."""
+    path = folder / LOCK
+    for _ in range(_LOCK_ATTEMPTS):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise IndexStoreError(
+                f"cannot open the lock file {path}: {exc.strerror or exc}; every write to "
+                f"the index takes this lock (delete it only when no qa process runs)"
+            ) from exc
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                notify(f"waiting for {_holder(fd)}, which is writing {folder} ...")
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException as exc:
+            os.close(fd)
+            if not isinstance(exc, OSError):
+                raise
+            if exc.errno in _NO_LOCKS:
+                raise IndexStoreError(
+                    f"cannot write to {folder}: its file system does not support file locks "
+                    f"(flock: {exc.strerror}), so concurrent writers could lose each "
+                    "other's work; keep the index on a local disk"
+                ) from exc
+            raise IndexStoreError(f"cannot lock {path}: {exc.strerror or exc}") from exc
+        if _same_file(fd, path):
+            command = " ".join(sys.argv)[:200] or "python"
+            started = time.strftime("%H:%M:%S")
+            with contextlib.suppress(OSError):  # only informative (a full disk refuses it)
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"pid {os.getpid()} ({command}, since {started})\n".encode(), 0)
+            return fd
+        # The lock file was deleted or replaced while we waited: lock the new one.
+        os.close(fd)
+    raise IndexStoreError(f"cannot lock {path}: it keeps being deleted or replaced")
+
+
+def check_still_locked(folder: Path) -> None:
+    """Raise IndexStoreError unless this thread holds the folder's lock on its lock file.
+
+    Someone deleting or replacing the lock file while it is held would let a second
+    writer lock a new file and write at the same time; this is checked before CURRENT
+    moves, so such a write is refused instead of made unlocked.
+    """
+    key = Path(os.path.abspath(folder))
+    with _held_guard:
+        entry = _held.get(key)
+    if entry is None or entry[0] != threading.get_ident():
+        raise IndexStoreError(f"{folder} is not locked for writing")
+    if not _same_file(entry[2], key / LOCK):
+        raise IndexStoreError(
+            f"the lock file {key / LOCK} was deleted or replaced while this process held "
+            "it: another writer may be writing; nothing was saved, try again"
+        )
+
+
 @contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    with (folder / ".lock").open("a") as handle:
+def writing(folder: PathLike, notify: Callable[[str], None] = _say) -> Iterator[Path]:
+    """Hold the index folder's write lock (``DIR/.lock``, an OS flock) for the block.
+
+    Every change to an index (build, add, upload) runs under it, from reading the live
+    generation to swapping CURRENT, so writers take turns; a writer that has to wait calls
+    ``notify`` with who holds the lock (by default a line on stderr). The OS releases the
+    lock of a killed process. Re-entrant in one thread. The folder is created if needed.
+    Raises IndexStoreError on a file system without locks or an unusable lock file.
+    """
+    folder = Path(folder)
+    key = Path(os.path.abspath(folder))
+    me = threading.get_ident()
+    with _held_guard:
+        entry = _held.get(key)
+        if entry is not None and entry[0] == me:
+            _held[key] = (me, entry[1] + 1, entry[2])
+            nested = True
+        else:
+            nested = False
+    if nested:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise IndexStoreError(f"{folder}: another process is saving this index") from exc
-        try:
-            yield
+            yield folder
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            with _held_guard:
+                owner, depth, fd = _held[key]
+                _held[key] = (owner, depth - 1, fd)
+        return
+    _check_writable_folder(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IndexStoreError(f"cannot create {folder}: {exc.strerror or exc}") from exc
+    fd = _lock_file(folder, notify)
+    with _held_guard:
+        _held[key] = (me, 1, fd)
+    try:
+        yield folder
+    finally:
+        with _held_guard:
+            del _held[key]
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+        os.close(fd)  # releases the flock
 
 
 def is_index_folder(folder: Path) -> bool:
@@ -83,6 +211,14 @@ def _read_pointer(folder: Path) -> tuple[str, str | None]:
     return name, checksum
 
 
+def read_pointer(folder: Path) -> bytes | None:
+    """The raw content of CURRENT (None when unreadable): a cheap check for a new generation."""
+    try:
+        return (Path(folder) / CURRENT).read_bytes()
+    except OSError:
+        return None
+
+
 def current_generation(folder: Path) -> Path:
     """Return the live generation folder of an index, or raise IndexStoreError."""
     folder = Path(folder)
@@ -94,17 +230,7 @@ def current_generation(folder: Path) -> Path:
     return folder / name
 
 
-def write_generation(
-    folder: Path, manifest: dict[str, Any], write_files: Callable[[Path], None]
-) -> Path:
-    """Atomically publish a new generation of the index in ``folder``.
-
-    ``write_files(tmp)`` writes the data files into a temporary folder; the manifest,
-    with the size and SHA-256 of every file, is added here. Older generations are removed
-    once the new one is live. Raises IndexStoreError on any failure, leaving the previous
-    generation untouched.
-    """
-    folder = Path(folder)
+def _check_writable_folder(folder: Path) -> None:
     if folder.exists() and not folder.is_dir():
         raise IndexStoreError(f"cannot save index: {folder} is a file")
     if (
@@ -115,9 +241,23 @@ def write_generation(
         raise IndexStoreError(
             f"cannot save index into {folder}: it is not empty and is not a qa index"
         )
+
+
+def write_generation(
+    folder: Path, manifest: dict[str, Any], write_files: Callable[[Path], None]
+) -> Path:
+    """Atomically publish a new generation of the index in ``folder``.
+
+    ``write_files(tmp)`` writes the data files into a temporary folder; the manifest,
+    with the size and SHA-256 of every file, is added here. Older generations are removed
+    once the new one is live (a reader still loading one retries on the new CURRENT). Runs
+    under :func:`writing`, taken here unless the caller holds it. Raises IndexStoreError
+    on any failure, leaving the previous generation untouched.
+    """
+    folder = Path(folder)
+    _check_writable_folder(folder)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with _locked(folder):
+        with writing(folder):
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-gen-", dir=folder))
             pointer_tmp = folder / f".{CURRENT}.tmp"
             target: Path | None = None
@@ -148,6 +288,7 @@ def write_generation(
                 )
                 with pointer_tmp.open("rb") as handle:
                     os.fsync(handle.fileno())
+                check_still_locked(folder)
                 os.replace(pointer_tmp, folder / CURRENT)
                 live = True
                 _fsync_dir(folder)
@@ -230,11 +371,15 @@ def read_manifest(generation: Path, verify: bool = True) -> dict[str, Any]:
             raise IndexStoreError(f"{manifest_path} is damaged: bad file list ({exc})") from exc
         for name, size, sha256 in listed:
             path = generation / name
-            if not path.is_file():
+            try:
+                actual = path.stat().st_size if path.is_file() else None
+                checksum = file_sha256(path) if actual == size else None
+            except OSError as exc:  # removed by a writer meanwhile, or unreadable
+                raise IndexStoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
+            if actual is None:
                 raise IndexStoreError(f"{path} is missing from the index")
-            actual = path.stat().st_size
             if actual != size:
                 raise IndexStoreError(f"{path} is damaged: {actual} bytes, expected {size}")
-            if file_sha256(path) != sha256:
+            if checksum != sha256:
                 raise IndexStoreError(f"{path} is damaged: its checksum does not match")
     return manifest

@@ -11,6 +11,7 @@ import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,16 +20,22 @@ from gradio_client.exceptions import AppError
 
 import qa
 from qa.app import (
-    CONFIDENCE_THRESHOLD,
+    MESSAGES,
     NOT_FOUND,
+    OPEN_CARDS,
     Answer,
+    check_lang,
     escape,
     is_loopback,
+    language_of,
     parse_auth,
+    parse_source_token,
     render_answer,
     render_hit,
     safe_file_name,
+    say,
     serve,
+    source_token,
 )
 from tests.app_server import make_root, running_server
 
@@ -70,9 +77,11 @@ def test_escape_keeps_line_breaks_without_blank_lines():
     assert "\n" not in escape("a\r\nb\nc")
 
 
-def make_hit(text: str, start: int, end: int, section: str = "一、总结 > （一）经济") -> qa.Hit:
+def make_hit(
+    text: str, start: int, end: int, section: str = "一、总结 > （一）经济", rank: int = 1
+) -> qa.Hit:
     return qa.Hit(
-        rank=1,
+        rank=rank,
         score=0.9512,
         text=text,
         source="/somewhere/report <1>.md",
@@ -104,14 +113,115 @@ def test_render_hit_survives_offsets_outside_the_text():
     assert '<mark class="qa-sentence">' in rendered
 
 
-def test_render_answer_says_not_found_below_the_threshold():
+def test_render_answer_says_not_found_only_when_judged_so():
     hit = make_hit("一句话。", 0, 4)
-    low = render_answer(Answer("q", [hit], CONFIDENCE_THRESHOLD - 0.05))
-    high = render_answer(Answer("q", [hit], CONFIDENCE_THRESHOLD + 0.05))
-    unjudged = render_answer(Answer("q", [hit], None))
+    low = render_answer(Answer("q", False, 0.2, hit, [hit]))
+    high = render_answer(Answer("q", True, 0.9, hit, [hit]))
+    unjudged = render_answer(Answer("q", None, None, hit, [hit]))
     assert NOT_FOUND in low and 'class="qa-hit"' in low
     assert NOT_FOUND not in high and NOT_FOUND not in unjudged
-    assert "empty" in render_answer(Answer("q", [], None))
+    assert "empty" in render_answer(Answer("q", False, 0.0, None, []))
+
+
+def test_render_answer_puts_the_answer_line_first_with_its_citation_linked_to_its_card():
+    hits = [make_hit(f"第{n}句。答案在这里{n}。", 4, 10 + len(str(n)), rank=n) for n in range(1, 7)]
+    rendered = render_answer(Answer("q", True, 0.9, hits[0], hits), "en", "leping", answer_id="a1")
+    line = rendered.index('class="qa-answer-line"')
+    cards = [m.start() for m in re.finditer('<details class="qa-hit"', rendered)]
+    assert len(cards) == 6 and rendered.index('class="qa-verdict') < line < cards[0]
+    answer_line = rendered[line : cards[0]]
+    assert escape("答案在这里1。") in answer_line
+    assert 'href="#qa-card-a1-1"' in answer_line and 'id="qa-card-a1-1"' in rendered
+    opened = re.findall(r'<details class="qa-hit" id="qa-card-a1-(\d)"( open)?>', rendered)
+    assert [n for n, is_open in opened if is_open] == ["1", "2", "3"][:OPEN_CARDS]
+    assert [n for n, is_open in opened if not is_open] == ["4", "5", "6"]
+    # Every card links to the source viewer by an opaque reference, never a path.
+    links = re.findall(r'href="#qa-src-([A-Za-z0-9_-]+)"', rendered)
+    assert len(links) == 6 and "somewhere" not in rendered
+    name, source, paragraph, digest = parse_source_token(links[0])
+    assert (name, paragraph) == ("leping", 7) and len(source) == len(digest) == 16
+
+
+@pytest.mark.parametrize(
+    ("page", "last_page", "language", "shown"),
+    [
+        (5, 5, "en", "p. 5"),
+        (5, 6, "en", "p. 5–6"),
+        (5, None, "zh", "第5页"),
+        (5, 6, "zh", "第5–6页"),
+    ],
+)
+def test_a_pdf_hit_shows_its_pages(page, last_page, language, shown):
+    # A hit with pages (the fields issue 11 adds to qa.Hit), as the rendering reads them.
+    fields = {**vars(make_hit("一句话。", 0, 4)), "page": page, "last_page": last_page}
+    hit = SimpleNamespace(**fields)
+    rendered = html.unescape(render_hit(hit, language))  # type: ignore[arg-type]
+    assert f" · {shown} · " in rendered
+    assert "p. " not in html.unescape(render_hit(make_hit("一句话。", 0, 4)))
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_verdict_is_in_plain_words_in_both_languages(language):
+    hit = make_hit("一句话。", 0, 4)
+    found = render_answer(Answer("q", True, 0.9, hit, [hit]), language)
+    not_found = render_answer(Answer("q", False, 0.2, hit, [hit]), language)
+    unjudged = render_answer(Answer("q", None, None, hit, [hit]), language)
+    words = MESSAGES[language]
+    assert words["found"] in found and 'class="qa-answer-line"' in found
+    assert words["not_found"] in not_found and 'class="qa-answer-line"' not in not_found
+    assert words["no_judgement"] in unjudged and 'class="qa-answer-line"' in unjudged
+    assert words["not_found"] not in found and words["not_found"] not in unjudged
+    empty = render_answer(Answer("q", False, 0.0, None, []), language)
+    assert words["no_hits"] in html.unescape(empty)
+
+
+def test_both_languages_have_every_message():
+    assert set(MESSAGES["zh"]) == set(MESSAGES["en"])
+    assert say("zh", "not_found") == "未找到可靠的答案"
+    assert say("fr", "not_found") == NOT_FOUND  # an unknown language falls back to English
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
+        ("zh-TW", "zh"),
+        ("en-US,en;q=0.9,zh-CN;q=0.8", "en"),
+        ("fr-FR,fr;q=0.9,zh;q=0.5", "zh"),
+        ("fr-FR,de;q=0.5", "en"),
+        ("en;q=0.5,zh;q=0.7", "zh"),
+        ("", "en"),
+        (None, "en"),
+        ("zh;q=abc,en", "en"),
+    ],
+)
+def test_language_of_the_accept_language_header(header, language):
+    assert language_of(header) == language
+
+
+def test_unknown_lang_is_a_clear_error():
+    assert check_lang(None) is None and check_lang("zh") == "zh"
+    with pytest.raises(qa.QAError, match="unknown language 'fr'; choose one of zh, en"):
+        check_lang("fr")
+    with pytest.raises(qa.QAError, match="unknown language"):
+        serve(port=1, lang="de")
+
+
+def test_qa_serve_refuses_an_unknown_lang(capsys):
+    from qa.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--lang", "fr"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'fr'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "token", ["", "not base64!", "e30", source_token("x", make_hit("a", 0, 1))[:-3] + "!!!"]
+)
+def test_a_malformed_source_reference_is_refused(token):
+    with pytest.raises(qa.QAError, match="not a passage reference"):
+        parse_source_token(token)
 
 
 @pytest.mark.parametrize(
@@ -204,7 +314,10 @@ def test_ask_returns_json_hits(client):
             "sentence",
             "sentence_start",
             "sentence_end",
+            "page",
+            "last_page",
         }
+        assert hit["page"] is None and hit["last_page"] is None  # a .txt has no pages
         assert hit["text"][hit["sentence_start"] : hit["sentence_end"]] == hit["sentence"]
     assert any(GDP_ANSWER in hit["text"] for hit in hits[:3])
 
@@ -234,6 +347,33 @@ def test_chat_answer_cites_and_highlights(client):
     assert "leping-2021-government-work-report.txt" in answer["text"]
     assert "¶" in answer["text"] and "score " in answer["text"]
     assert "一、2020年工作及“十三五”发展回顾" in answer["text"]
+
+
+def test_view_shows_the_cited_passage_among_its_neighbours(client):
+    raw = chat(client, GDP_QUESTION)[-1]["raw"]
+    tokens = re.findall(r'href="#qa-src-([A-Za-z0-9_-]+)"', raw)
+    assert len(tokens) == 5
+    body = client.predict(tokens[0], api_name="/view")
+    assert body.count('class="qa-ctx qa-focus"') == 1
+    focus = re.search(r'class="qa-ctx qa-focus".*?<mark>(.*?)</mark>', body)
+    assert focus is not None and GDP_ANSWER in html.unescape(focus.group(1))
+    paragraphs = [int(n) for n in re.findall(r"&#182;(\d+)", body)]
+    assert len(paragraphs) == 9 and paragraphs == sorted(paragraphs)
+    assert "leping-2021-government-work-report.txt" in html.unescape(body)
+    assert "<img" not in body  # a .txt has no pages
+
+
+def test_view_opens_only_passages_of_the_app_s_indexes(client):
+    hit = qa.Hit(1, 0.9, "x", "/etc/passwd", "", 1, "x", 0, 1)
+    for token, expected in [
+        ("garbage", "not a passage reference"),
+        (source_token("../evil", hit), "not a valid index name"),
+        (source_token("leping", hit), "no longer in the index"),
+        (source_token("nowhere", hit), "there is no index called"),
+    ]:
+        body = html.unescape(client.predict(token, api_name="/view"))
+        assert 'class="qa-notice"' in body and expected in body, token
+        assert "root:" not in body
 
 
 @pytest.mark.parametrize("question", OFF_TOPIC)

@@ -93,13 +93,15 @@ def test_folder_is_read_recursively_and_bad_files_are_reported(tmp_path):
     (tmp_path / "sub" / "binary.txt").write_bytes(bytes(range(256)) * 10)
     (tmp_path / "sub" / "empty.txt").write_bytes(b"")
     (tmp_path / "sub" / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
-    (tmp_path / "image.png").write_bytes(b"\x89PNG")
+    (tmp_path / "image.png").write_bytes(b"\x89PNG")  # cut short
+    (tmp_path / "image.gif").write_bytes(b"GIF89a")  # not a supported type: not collected
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".hidden" / "c.txt").write_text("隐藏。", encoding="utf-8")
     documents, skipped = read_documents([tmp_path])
     assert sorted(Path(d.source).name for d in documents) == ["a.txt", "b.md"]
     reasons = {Path(s.source).name: s.reason for s in skipped}
-    assert set(reasons) == {"binary.txt", "empty.txt", "broken.pdf"}
+    assert set(reasons) == {"binary.txt", "empty.txt", "broken.pdf", "image.png"}
+    assert "not a readable image" in reasons["image.png"]
     assert "binary" in reasons["binary.txt"]
     assert "no text" in reasons["empty.txt"]
 

@@ -349,3 +349,58 @@ def test_whole_collections_are_read_in_ranges(store, faiss_index, monkeypatch):
     monkeypatch.setattr(milvus_store, "MAX_QUERY_ROWS", 2)  # every range comes back full
     assert store.passages == faiss_index.passages
     assert store.sources == faiss_index.sources
+
+
+def write_paged_pdf(path: Path) -> None:
+    """A two-page PDF (reportlab, WenQuanYi font) whose second page holds the answer."""
+    font = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+    if not font.is_file():
+        pytest.skip("fonts-wqy-zenhei is not installed")
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(TTFont("WQY", str(font), subfontIndex=0))
+    pdf = canvas.Canvas(str(path))
+    for line in ("市人民政府向大会报告工作，请予审议。", "全年地区生产总值完成353.26亿元。"):
+        pdf.setFont("WQY", 12)
+        pdf.drawString(72, 700, line)
+        pdf.showPage()
+    pdf.save()
+
+
+def test_pages_are_kept_and_a_store_made_before_pages_still_loads(tmp_path, monkeypatch):
+    docs = write_docs(tmp_path / "docs")
+    write_paged_pdf(docs / "report.pdf")
+    uri = f"milvus-lite:{tmp_path / 'pages.db'}"
+    MilvusIndex.build([docs], uri=uri).close()
+    store = MilvusIndex.load(uri)
+    try:
+        hit = store.search("地区生产总值完成多少？", k=1)[0]
+        assert (Path(hit.source).name, hit.page, hit.last_page) == ("report.pdf", 2, 2)
+        assert {p.page for p in store.passages} == {None, 1, 2}
+        assert (
+            hit.to_dict()
+            == qa.Index.build([docs]).search("地区生产总值完成多少？", k=1)[0].to_dict()
+        )
+    finally:
+        store.close()
+
+    # A store made before passages had pages: no page fields in its collection.
+    original = MilvusIndex._create_collections
+
+    def without_pages(self: MilvusIndex) -> None:
+        self._has_pages = False
+        original(self)
+
+    old_uri = f"milvus-lite:{tmp_path / 'old.db'}"
+    with monkeypatch.context() as patch:
+        patch.setattr(MilvusIndex, "_create_collections", without_pages)
+        MilvusIndex.build([docs / "leping.md"], uri=old_uri).close()
+    old = MilvusIndex.load(old_uri)
+    try:
+        old.add([docs / "report.pdf"])  # rows without the page fields it does not have
+        hit = old.search("地区生产总值完成多少？", k=1)[0]
+        assert (Path(hit.source).name, hit.page) == ("report.pdf", None)
+    finally:
+        old.close()

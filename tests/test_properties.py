@@ -31,6 +31,7 @@ import qa
 from qa import ingest
 from qa.chunking import (
     ChunkingSettings,
+    PageText,
     Passage,
     chunk_text,
     iter_passages,
@@ -225,6 +226,32 @@ def test_chunking_loses_and_duplicates_nothing(text, chunking, reliability: Coun
         assert not re.search(r"[\ud800-\udfff]", passage.text + "".join(passage.section))
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=DOCUMENTS, chunking=CHUNK_SETTINGS, cuts=st.lists(st.integers(min_value=0)))
+def test_a_text_cut_into_pages_gives_its_passages_with_their_pages(
+    text, chunking, cuts, reliability: Counter[str]
+):
+    """Pages cut at line breaks: the passages of the whole text, each with the pages of its
+    first and last character."""
+    reliability["texts cut into pages and chunked"] += 1
+    breaks = [m.start() for m in re.finditer("\n", text)]
+    chosen = sorted({breaks[c % len(breaks)] for c in cuts}) if breaks else []
+    starts = [0, *(b + 1 for b in chosen)]
+    ends = [*chosen, len(text)]
+    pages = [PageText(n, text[a:b]) for n, (a, b) in enumerate(zip(starts, ends, strict=True), 1)]
+    paged = list(iter_passages(pages, "doc.pdf", chunking))
+    whole = chunk_text(text, "doc.pdf", chunking)
+    assert [(p.text, p.section, p.paragraph, p.sentences) for p in paged] == [
+        (p.text, p.section, p.paragraph, p.sentences) for p in whole
+    ]
+    numbers = [(p.page, p.last_page) for p in paged]
+    assert all(1 <= a <= b <= len(pages) for a, b in numbers)
+    assert [a for a, _ in numbers] == sorted(a for a, _ in numbers)
+    for passage in paged:  # its first and last characters are on those pages
+        assert passage.text[0] in normalize_text(pages[passage.page - 1].text)
+        assert passage.text[-1] in normalize_text(pages[passage.last_page - 1].text)
+
+
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=DOCUMENTS, chunking=CHUNK_SETTINGS)
 def test_sentence_offsets_cover_each_passage_in_order(text, chunking, reliability):
@@ -342,7 +369,12 @@ def sample_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     document.add_table(rows=1, cols=2).rows[0].cells[0].text = "指标"
     document.save(str(folder / "a.docx"))
     text = "# 标题\n\n全年地区生产总值完成353.26亿元。\n\nGrowth was 3.6%.\n"
+    page = (
+        "<html><body><nav>首页</nav><h1>标题</h1>"
+        "<p>全年地区生产总值完成353.26亿元。</p></body></html>"
+    )
     return {
+        ".html": page.encode("utf-8"),
         ".pdf": (folder / "a.pdf").read_bytes(),
         ".docx": (folder / "a.docx").read_bytes(),
         ".md": text.encode("utf-8"),
@@ -378,7 +410,7 @@ def damaged(data: bytes, operations: list[tuple]) -> bytes:
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    suffix=st.sampled_from([".pdf", ".docx", ".md", ".txt"]),
+    suffix=st.sampled_from([".pdf", ".docx", ".md", ".txt", ".html"]),
     operations=DAMAGE,
 )
 def test_damaged_files_read_or_raise_document_error(
@@ -397,7 +429,10 @@ def test_damaged_files_read_or_raise_document_error(
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.binary(max_size=3000), suffix=st.sampled_from([".txt", ".md", ".pdf", ".docx"]))
+@given(
+    data=st.binary(max_size=3000),
+    suffix=st.sampled_from([".txt", ".md", ".pdf", ".docx", ".html", ".png", ".jpg", ".tif"]),
+)
 def test_random_bytes_read_or_raise_document_error(
     tmp_path_factory, data, suffix, reliability: Counter[str]
 ):
