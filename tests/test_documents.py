@@ -415,8 +415,10 @@ def test_pages_in_hits_saved_index_and_qa_ask(tmp_path, capsys):
     assert main(["ask", "地区生产总值是多少？", "--index", str(folder), "-k", "1"]) == 0
     assert "report.pdf ¶2 p. 2" in capsys.readouterr().out
     assert main(["ask", "地区生产总值是多少？", "--index", str(folder), "-k", "1", "--json"]) == 0
-    record = json.loads(capsys.readouterr().out)[0]
+    answer = json.loads(capsys.readouterr().out)
+    record = answer["hits"][0]
     assert (record["page"], record["last_page"]) == (2, 2)
+    assert (answer["answer"]["page"], answer["answer"]["last_page"]) == (2, 2)
 
     # A passage saved before passages had pages: its record loads with no page.
     line = next(folder.rglob("passages.jsonl")).read_text(encoding="utf-8").splitlines()[0]
