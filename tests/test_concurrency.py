@@ -288,10 +288,10 @@ def _ask_until(client: object, n: int, index: str, seconds: float = 5.0) -> floa
     """Ask the server about file n until a hit comes from it; return how long it took."""
     started = time.monotonic()
     while True:
-        hits = client.predict(  # type: ignore[attr-defined]
+        answer = client.predict(  # type: ignore[attr-defined]
             f"第{n}号水库哪年建成？", 3, "hybrid", index, api_name="/ask"
         )
-        if any(Path(hit["source"]).name == f"f{n}.txt" for hit in hits):
+        if any(Path(hit["source"]).name == f"f{n}.txt" for hit in answer["hits"]):
             return time.monotonic() - started
         assert time.monotonic() - started < seconds, f"the server never answered from f{n}.txt"
         time.sleep(0.2)
