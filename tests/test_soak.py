@@ -373,7 +373,7 @@ def http_request(http: httpx.Client, url: str, pool: list[str], rng: random.Rand
         if kind != "error" or expected not in str(data):
             raise AssertionError(f"HTTP /ask {question!r:.40}: {kind} {data!r:.200}")
         return "bad ask (HTTP)"
-    if kind != "complete" or not isinstance(data, list) or len(data[0]) != k:
+    if kind != "complete" or not isinstance(data, list) or len(data[0]["hits"]) != k:
         raise AssertionError(f"HTTP /ask {question!r:.40} k={k}: {kind} {data!r:.200}")
     return "ask (HTTP)"
 
