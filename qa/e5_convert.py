@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from qa.errors import EncoderError
+from qa.store import fsync_path
 
 MODEL_NAME = "multilingual-e5-small"
 # Bump when the folder's content changes: older cached folders are then rebuilt.
@@ -457,7 +458,7 @@ def write_model_folder(folder: Path, source: Path | None = None) -> None:
     weights = bert_weights(model)
     save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
     del weights
-    _fsync(folder / "model.safetensors")
+    fsync_path(folder / "model.safetensors")
     manifest = {
         "model": MODEL_NAME,
         "conversion_version": CONVERSION_VERSION,
@@ -470,14 +471,6 @@ def write_model_folder(folder: Path, source: Path | None = None) -> None:
         },
     }
     _write_synced(folder / MANIFEST, json.dumps(manifest, indent=1).encode())
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_synced(path: Path, content: bytes) -> None:

@@ -45,7 +45,8 @@ _GENERATION = re.compile(r"^gen-(\d{6,})$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Flush a file's or a folder's data (a folder: its entries) to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -279,10 +280,10 @@ def write_generation(
                 )
                 with manifest_path.open("rb") as handle:
                     os.fsync(handle.fileno())
-                _fsync_dir(tmp)
+                fsync_path(tmp)
                 target = folder / f"gen-{_next_generation_number(folder):06d}"
                 os.rename(tmp, target)
-                _fsync_dir(folder)
+                fsync_path(folder)
                 pointer_tmp.write_text(
                     f"{target.name} {file_sha256(target / MANIFEST)}\n", encoding="utf-8"
                 )
@@ -291,7 +292,7 @@ def write_generation(
                 check_still_locked(folder)
                 os.replace(pointer_tmp, folder / CURRENT)
                 live = True
-                _fsync_dir(folder)
+                fsync_path(folder)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 if not live:
