@@ -170,6 +170,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "upload_failed": "The upload failed (see the log).",
         "reading_files": "reading files",
         "embedding": "embedding {done}/{total}",
+        "file_unsupported": "{name}: unsupported file type {suffix}; supported: {supported}",
+        "file_unreadable": "{name}: cannot read the upload ({error})",
+        "file_empty": "{name}: the file is empty (0 bytes)",
+        "file_too_large": "{name}: too large ({size:,} bytes; the limit is {limit:,})",
+        "file_same_name": "{name}: another file in this upload has the same name",
+        "file_changed": "{name}: changed while being read",
+        "file_binary": "{name}: looks like a binary file, not text",
+        "file_encoding": "{name}: not UTF-8 or GB18030 text",
+        "file_no_text": "{name}: no text found",
+        "file_damaged": "{name}: damaged or not a readable file of its type",
+        "file_encrypted": "{name}: the PDF is encrypted with a password",
+        "file_other": "{name}: cannot be indexed",
     },
     "zh": {
         "title": "## qa — 向文档提问",
@@ -239,6 +251,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "upload_failed": "上传失败（详见日志）。",
         "reading_files": "正在读取文件",
         "embedding": "正在编码 {done}/{total}",
+        "file_unsupported": "{name}：不支持的文件类型 {suffix}；支持：{supported}",
+        "file_unreadable": "{name}：无法读取上传的文件",
+        "file_empty": "{name}：文件为空（0 字节）",
+        "file_too_large": "{name}：文件过大（{size:,} 字节；上限为 {limit:,}）",
+        "file_same_name": "{name}：本次上传中有另一个同名文件",
+        "file_changed": "{name}：读取过程中文件被修改",
+        "file_binary": "{name}：看起来是二进制文件，不是文本",
+        "file_encoding": "{name}：不是 UTF-8 或 GB18030 编码的文本",
+        "file_no_text": "{name}：未找到文字",
+        "file_damaged": "{name}：文件已损坏或无法按其类型读取",
+        "file_encrypted": "{name}：该 PDF 已用密码加密",
+        "file_other": "{name}：无法加入索引",
     },
 }
 NOT_FOUND = MESSAGES["en"]["not_found"]
@@ -818,18 +842,20 @@ class Library:
             path = Path(raw)
             shown = path.name
             target_name = safe_file_name(shown)
-            problem = _check_upload(path, shown)
+            problem = _check_upload(path, shown, language)
             if problem is None and target_name in seen:
-                problem = f"{shown}: another file in this upload has the same name"
+                problem = say(language, "file_same_name", name=shown)
             if problem is None:
                 try:
                     document = read_document(path)
                 except QAError as exc:
-                    problem = _without_paths(str(exc), {str(path): shown})
+                    problem = _document_problem(exc, shown, str(path), language)
                 except Exception as exc:  # a reader library's own error: still the file's fault
                     log.warning("cannot read upload %s: %r", shown, exc)
                     problem = (
                         f"{shown}: cannot be read as {path.suffix.lower()} ({type(exc).__name__})"
+                        if language == "en"
+                        else say(language, "file_damaged", name=shown)
                     )
             if problem is not None:
                 lines.append(say(language, "skipped", problem=problem))
@@ -908,23 +934,32 @@ def _same_path(a: Path, b: Path) -> bool:
         return False
 
 
-def _check_upload(path: Path, shown: str) -> str | None:
-    """Why an uploaded file cannot be indexed, or None."""
+def _check_upload(path: Path, shown: str, language: str = "en") -> str | None:
+    """Why an uploaded file cannot be indexed (in the page's language), or None."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        return (
-            f"{shown}: unsupported file type {suffix or '(none)'}; "
-            f"supported: {', '.join(SUPPORTED_SUFFIXES)}"
+        supported = ", ".join(SUPPORTED_SUFFIXES)
+        return say(
+            language, "file_unsupported", name=shown, suffix=suffix or "(none)", supported=supported
         )
     try:
         size = path.stat().st_size
     except OSError as exc:
-        return f"{shown}: cannot read the upload ({exc.strerror or exc})"
+        return say(language, "file_unreadable", name=shown, error=exc.strerror or exc)
     if size == 0:
-        return f"{shown}: the file is empty (0 bytes)"
+        return say(language, "file_empty", name=shown)
     if size > MAX_UPLOAD_BYTES:
-        return f"{shown}: too large ({size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,})"
+        return say(language, "file_too_large", name=shown, size=size, limit=MAX_UPLOAD_BYTES)
     return None
+
+
+def _document_problem(exc: QAError, shown: str, path: str, language: str) -> str:
+    """Why a file cannot be read, for the page: the library's own (English) message in
+    English, the message of the error's kind in another language; named by ``shown``."""
+    kind = getattr(exc, "kind", "other")
+    if language == "en" or f"file_{kind}" not in MESSAGES[language]:
+        return _without_paths(str(exc), {path: shown})
+    return say(language, f"file_{kind}", name=shown)
 
 
 def _without_paths(message: str, names: dict[str, str]) -> str:

@@ -14,7 +14,17 @@ class QueryError(QAError, ValueError):
 
 
 class DocumentError(QAError):
-    """A document or folder cannot be read or holds nothing to index."""
+    """A document or folder cannot be read or holds nothing to index.
+
+    ``kind`` says what is wrong, for callers that word it themselves (the web app in
+    Chinese): ``unsupported``, ``unreadable``, ``changed``, ``binary``, ``encoding``,
+    ``no_text``, ``damaged``, ``encrypted``, ``too_large``, or ``other``. The message stays
+    English and names the file.
+    """
+
+    def __init__(self, message: str, kind: str = "other") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class IndexStoreError(QAError):

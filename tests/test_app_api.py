@@ -495,6 +495,27 @@ def test_bad_upload_gets_a_visible_message(client, root, tmp_path, name, content
     assert "leping" in info  # the page stays on the current index
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("table.csv", b"a,b\n1,2\n", "table.csv：不支持的文件类型 .csv"),
+        ("blank.md", b"   \n\n  \n", "blank.md：未找到文字"),
+        ("broken.pdf", b"%PDF-1.4 not really a pdf", "broken.pdf：文件已损坏或无法按其类型读取"),
+    ],
+)
+def test_bad_upload_message_is_chinese_on_a_chinese_page(url, tmp_path, name, content, expected):
+    # The library's DocumentError stays English (for Python callers); the page words its
+    # kind in the browser's language, naming the file.
+    chinese = Client(
+        url, verbose=False, analytics_enabled=False, headers={"Accept-Language": "zh-CN"}
+    )
+    path = tmp_path / name
+    path.write_bytes(content)
+    status, *_ = upload(chinese, [path], "bad-uploads-zh")
+    assert f"已跳过 {expected}" in status
+    assert "Skipped" not in status and "not a readable" not in status
+
+
 def test_bad_upload_beside_a_good_one_only_skips_the_bad(client, root, tmp_path):
     good = tmp_path / "good.txt"
     good.write_text("蓝湖公园在城东，面积三百亩，2020年对外开放。", encoding="utf-8")
