@@ -188,10 +188,15 @@ class Document:
 
 @dataclass(frozen=True)
 class SkippedFile:
-    """A file that was found but could not be read, and why."""
+    """A file that was found but could not be read, and why.
+
+    ``kind`` is the :class:`DocumentError` kind, ``duplicate`` for a file with the same
+    content as another in the index, ``page`` for a page of it that could not be read.
+    """
 
     source: str
     reason: str
+    kind: str = "other"
 
 
 def _read_blocks(handle: BinaryIO, digest: hashlib._Hash | None = None) -> Iterator[bytes]:
@@ -463,7 +468,7 @@ def iter_documents(
         try:
             document = read_document(path, defer=True)
         except DocumentError as exc:
-            skipped.append(SkippedFile(source=str(path), reason=str(exc)))
+            skipped.append(SkippedFile(source=str(path), reason=str(exc), kind=exc.kind))
             continue
         read += 1
         yield document

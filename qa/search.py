@@ -82,24 +82,31 @@ def check_question(question: object) -> str:
     Lone surrogates are replaced by U+FFFD, as in documents (see qa.chunking).
     """
     if not isinstance(question, str):
-        raise QueryError(f"the question must be text, not {type(question).__name__}")
+        raise QueryError(
+            f"the question must be text, not {type(question).__name__}", kind="not_text"
+        )
     question = _SURROGATE.sub("\ufffd", question).strip()
     if not question:
-        raise QueryError("the question is empty")
+        raise QueryError("the question is empty", kind="empty")
     if len(question) > MAX_QUESTION_CHARS:
         raise QueryError(
             f"the question is too long ({len(question)} characters; the limit is "
-            f"{MAX_QUESTION_CHARS})"
+            f"{MAX_QUESTION_CHARS})",
+            kind="too_long",
         )
     if not any(unicodedata.category(ch)[0] in "LN" for ch in question):
-        raise QueryError("the question has no words in it (only punctuation or symbols)")
+        raise QueryError(
+            "the question has no words in it (only punctuation or symbols)", kind="no_words"
+        )
     return question
 
 
 def check_mode(mode: str) -> str:
     """Return mode if it is a known search mode, else raise QueryError."""
     if mode not in MODES:
-        raise QueryError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
+        raise QueryError(
+            f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}", kind="mode"
+        )
     return mode
 
 
