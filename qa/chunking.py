@@ -15,10 +15,10 @@ break (``增长`` / ``3.6%``) and is joined to it. Headings (``一、…``, ``�
 passages under them; a heading with nothing under it is a passage of its own. Paragraphs
 longer than ``max_chars`` are split between sentences. A document's front matter (the
 leading run of two to ``MAX_FRONT_MATTER_LINES`` short lines without clause punctuation
-before its first other line or heading: a title, a date line, a speaker) is one passage,
-its lines joined by ``\n``, each line one sentence. After the normalisation, every
-character of the text other than whitespace stands, in order, in exactly one passage or
-one heading.
+that end no sentence, before its first other line or heading: a title, a date line, a
+speaker) is one passage, its lines joined by ``\n``, each line one sentence. After the
+normalisation, every character of the text other than whitespace stands, in order, in
+exactly one passage or one heading.
 
 The chunker streams: :func:`iter_passages` takes the text as consecutive pieces (a file's
 decoded blocks, its lines, or the whole text) and yields passages as it goes, holding only
@@ -386,7 +386,7 @@ def iter_passages(
     for line, marks in _logical_lines(_normalized_lines(pieces)):
         rank = heading_rank(line)
         if front is not None:
-            title_like = rank is None and _is_short_unpunctuated(line)
+            title_like = rank is None and _is_short_unpunctuated(line) and not _ends_sentence(line)
             held = sum(len(text) + 1 for text, _ in front) + len(line)
             if title_like and len(front) == MAX_FRONT_MATTER_LINES:
                 front.append((line, marks))  # a list, not front matter: line by line

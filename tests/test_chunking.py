@@ -95,6 +95,15 @@ def test_paragraph_numbers_increase_and_front_matter_is_kept(passages):
         ("正文，开头。\n短行\n另一短行", ["正文，开头。", "短行", "另一短行"]),
         # A run longer than MAX_FRONT_MATTER_LINES is a list, not front matter.
         ("甲\n乙\n丙\n丁\n戊\n己\n庚\n正文，开头。", [*"甲乙丙丁戊己庚", "正文，开头。"]),
+        # English: a short sentence (ending in a full stop) is content, not front matter.
+        (
+            "Annual Report\nWe grew this year.\nMore text, here.",
+            ["Annual Report", "We grew this year.", "More text, here."],
+        ),
+        (
+            "Annual Report 2021\nJane Doe\nWe grew this year.",
+            ["Annual Report 2021\nJane Doe", "We grew this year."],
+        ),
         # A leading heading: the title lines after it are ordinary passages.
         ("一、总则\n标题\n副标题\n正文。", ["标题", "副标题", "正文。"]),
     ],
