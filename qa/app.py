@@ -54,7 +54,7 @@ from qa.index import AddReport, Index
 from qa.ingest import SUPPORTED_SUFFIXES, Document, read_document
 from qa.milvus_store import DEFAULT_COLLECTION, MilvusIndex, parse_store_uri
 from qa.ranking import Answer
-from qa.search import MODES, Hit, check_mode, check_question
+from qa.search import MAX_QUESTION_CHARS, MODES, Hit, check_mode, check_question
 from qa.store import is_index_folder, writing
 from qa.viewer import last_page_of, page_of, passage_context, render_marked_page
 
@@ -170,6 +170,39 @@ MESSAGES: dict[str, dict[str, str]] = {
         "upload_failed": "The upload failed (see the log).",
         "reading_files": "reading files",
         "embedding": "embedding {done}/{total}",
+        "file_unsupported": "{name}: unsupported file type {suffix}; supported: {supported}",
+        "file_unreadable": "{name}: cannot read the upload ({error})",
+        "file_empty": "{name}: the file is empty (0 bytes)",
+        "file_too_large": "{name}: too large ({size:,} bytes; the limit is {limit:,})",
+        "file_same_name": "{name}: another file in this upload has the same name",
+        "file_changed": "{name}: changed while being read",
+        "file_binary": "{name}: looks like a binary file, not text",
+        "file_encoding": "{name}: not UTF-8 or GB18030 text",
+        "file_no_text": "{name}: no text found",
+        "file_damaged": "{name}: damaged or not a readable file of its type",
+        "file_encrypted": "{name}: the PDF is encrypted with a password",
+        "file_duplicate": "{name}: the same content as a file already in this index",
+        "error_not_text": "the question must be text",
+        "error_empty": "the question is empty",
+        "error_too_long": "the question is too long (the limit is {limit} characters)",
+        "error_no_words": "the question has no words in it (only punctuation or symbols)",
+        "error_mode": "unknown search mode",
+        "error_k": "the number of passages must be a whole number from 1 to {max_k}",
+        "error_no_such_index": "there is no index of that name",
+        "error_no_name": "give the index a name first",
+        "error_read_only": (
+            "this index is read-only (the bundled report or an index outside the index "
+            "folder); upload into another index name"
+        ),
+        "error_no_files": "choose one or more files to upload first",
+        "error_too_many_files": "too many files at once; the limit is {max_files}",
+        "error_index_name": (
+            "not a valid index name: use letters, digits, '-' and '_' (at most 64, starting "
+            "with a letter or digit)"
+        ),
+        "error_not_an_index": (
+            "a folder of that name exists and is not a qa index; choose another name"
+        ),
     },
     "zh": {
         "title": "## qa — 向文档提问",
@@ -239,6 +272,33 @@ MESSAGES: dict[str, dict[str, str]] = {
         "upload_failed": "上传失败（详见日志）。",
         "reading_files": "正在读取文件",
         "embedding": "正在编码 {done}/{total}",
+        "file_unsupported": "{name}：不支持的文件类型 {suffix}；支持：{supported}",
+        "file_unreadable": "{name}：无法读取上传的文件",
+        "file_empty": "{name}：文件为空（0 字节）",
+        "file_too_large": "{name}：文件过大（{size:,} 字节；上限为 {limit:,}）",
+        "file_same_name": "{name}：本次上传中有另一个同名文件",
+        "file_changed": "{name}：读取过程中文件被修改",
+        "file_binary": "{name}：看起来是二进制文件，不是文本",
+        "file_encoding": "{name}：不是 UTF-8 或 GB18030 编码的文本",
+        "file_no_text": "{name}：未找到文字",
+        "file_damaged": "{name}：文件已损坏或无法按其类型读取",
+        "file_encrypted": "{name}：该 PDF 已用密码加密",
+        "file_duplicate": "{name}：与本索引中已有的文件内容相同",
+        "error_not_text": "问题必须是文本",
+        "error_empty": "问题为空",
+        "error_too_long": "问题太长（上限为 {limit} 个字符）",
+        "error_no_words": "问题中没有文字（只有标点或符号）",
+        "error_mode": "未知的检索方式",
+        "error_k": "段落数必须是 1 到 {max_k} 之间的整数",
+        "error_no_such_index": "没有这个名称的索引",
+        "error_no_name": "请先为索引命名",
+        "error_read_only": "该索引为只读（内置报告或索引目录之外的索引）；请上传到另一个索引名",
+        "error_no_files": "请先选择一个或多个要上传的文件",
+        "error_too_many_files": "一次上传的文件过多；上限为 {max_files} 个",
+        "error_index_name": (
+            "索引名无效：只能使用字母、数字、“-”和“_”（最多 64 个字符，以字母或数字开头）"
+        ),
+        "error_not_an_index": "已有同名文件夹且不是 qa 索引；请换一个名称",
     },
 }
 NOT_FOUND = MESSAGES["en"]["not_found"]
@@ -351,9 +411,9 @@ def escape(text: str) -> str:
 def check_k(k: object) -> int:
     """Return k as an int between 1 and MAX_K, or raise QueryError."""
     if isinstance(k, bool) or not isinstance(k, int | float):
-        raise QueryError(f"k must be a whole number, not {k!r}")
+        raise QueryError(f"k must be a whole number, not {k!r}", kind="k")
     if k != int(k) or not 1 <= k <= MAX_K:
-        raise QueryError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}")
+        raise QueryError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}", kind="k")
     return int(k)
 
 
@@ -737,7 +797,8 @@ class Library:
         if not _INDEX_NAME.fullmatch(name):
             raise QAError(
                 f"{name!r} is not a valid index name: use letters, digits, '-' and '_' "
-                "(at most 64, starting with a letter or digit)"
+                "(at most 64, starting with a letter or digit)",
+                kind="index_name",
             )
         return self.root / name
 
@@ -776,7 +837,7 @@ class Library:
                 # Follow the folder: what `qa build` or another server saves there shows.
                 index = Index.load(folder, follow=True)
             else:
-                raise QAError(f"there is no index called {name!r}")
+                raise QAError(f"there is no index called {name!r}", kind="no_such_index")
             self._cache[name] = index
             return index
 
@@ -799,17 +860,21 @@ class Library:
         """
         name = (name or "").strip()
         if not name:
-            raise QAError("give the index a name first")
+            raise QAError("give the index a name first", kind="no_name")
         folder = self.folder(name)
         if self.read_only(name):
             raise QAError(
                 f"{name!r} is read-only (the bundled report or an index outside "
-                f"{self.root}); upload into another index name"
+                f"{self.root}); upload into another index name",
+                kind="read_only",
             )
         if not paths:
-            raise QAError("choose one or more files to upload first")
+            raise QAError("choose one or more files to upload first", kind="no_files")
         if len(paths) > MAX_UPLOAD_FILES:
-            raise QAError(f"too many files at once ({len(paths)}); the limit is {MAX_UPLOAD_FILES}")
+            raise QAError(
+                f"too many files at once ({len(paths)}); the limit is {MAX_UPLOAD_FILES}",
+                kind="too_many_files",
+            )
         files_dir = folder / "files"
         lines: list[str] = []
         accepted: list[tuple[Path, Document]] = []
@@ -818,18 +883,20 @@ class Library:
             path = Path(raw)
             shown = path.name
             target_name = safe_file_name(shown)
-            problem = _check_upload(path, shown)
+            problem = _check_upload(path, shown, language)
             if problem is None and target_name in seen:
-                problem = f"{shown}: another file in this upload has the same name"
+                problem = say(language, "file_same_name", name=shown)
             if problem is None:
                 try:
                     document = read_document(path)
                 except QAError as exc:
-                    problem = _without_paths(str(exc), {str(path): shown})
+                    problem = _document_problem(exc, shown, str(path), language)
                 except Exception as exc:  # a reader library's own error: still the file's fault
                     log.warning("cannot read upload %s: %r", shown, exc)
                     problem = (
                         f"{shown}: cannot be read as {path.suffix.lower()} ({type(exc).__name__})"
+                        if language == "en"
+                        else say(language, "file_damaged", name=shown)
                     )
             if problem is not None:
                 lines.append(say(language, "skipped", problem=problem))
@@ -898,7 +965,9 @@ def _check_index_folder(folder: Path) -> None:
     if is_index_folder(folder) or not folder.is_dir():
         return
     if any(not c.name.startswith(".") for c in folder.iterdir()):
-        raise QAError(f"{folder} exists and is not a qa index; choose another name")
+        raise QAError(
+            f"{folder} exists and is not a qa index; choose another name", kind="not_an_index"
+        )
 
 
 def _same_path(a: Path, b: Path) -> bool:
@@ -908,23 +977,40 @@ def _same_path(a: Path, b: Path) -> bool:
         return False
 
 
-def _check_upload(path: Path, shown: str) -> str | None:
-    """Why an uploaded file cannot be indexed, or None."""
+def _check_upload(path: Path, shown: str, language: str = "en") -> str | None:
+    """Why an uploaded file cannot be indexed (in the page's language), or None."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        return (
-            f"{shown}: unsupported file type {suffix or '(none)'}; "
-            f"supported: {', '.join(SUPPORTED_SUFFIXES)}"
+        supported = ", ".join(SUPPORTED_SUFFIXES)
+        return say(
+            language, "file_unsupported", name=shown, suffix=suffix or "(none)", supported=supported
         )
     try:
         size = path.stat().st_size
     except OSError as exc:
-        return f"{shown}: cannot read the upload ({exc.strerror or exc})"
+        return say(language, "file_unreadable", name=shown, error=exc.strerror or exc)
     if size == 0:
-        return f"{shown}: the file is empty (0 bytes)"
+        return say(language, "file_empty", name=shown)
     if size > MAX_UPLOAD_BYTES:
-        return f"{shown}: too large ({size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,})"
+        return say(language, "file_too_large", name=shown, size=size, limit=MAX_UPLOAD_BYTES)
     return None
+
+
+def error_text(exc: QAError, language: str) -> str:
+    """What a QAError says on the page: its own (English) message in English, the message
+    of its kind (``error_<kind>`` in MESSAGES) in another language when there is one."""
+    key = f"error_{exc.kind}"
+    if language == "en" or key not in MESSAGES.get(language, {}):
+        return str(exc)
+    return say(language, key, limit=MAX_QUESTION_CHARS, max_k=MAX_K, max_files=MAX_UPLOAD_FILES)
+
+
+def _document_problem(exc: QAError, shown: str, path: str, language: str) -> str:
+    """Why a file cannot be read, for the page: the library's own (English) message in
+    English, the message of the error's kind in another language; named by ``shown``."""
+    if language == "en" or f"file_{exc.kind}" not in MESSAGES.get(language, {}):
+        return _without_paths(str(exc), {path: shown})
+    return say(language, f"file_{exc.kind}", name=shown)
 
 
 def _without_paths(message: str, names: dict[str, str]) -> str:
@@ -945,15 +1031,14 @@ def _report_lines(
         say(language, "replaced", name=names[s], passages=passages(s)) for s in report.replaced
     ]
     lines += [say(language, "unchanged", name=names[s]) for s in report.unchanged]
-    lines += [
-        say(
-            language,
-            "skipped",
-            problem=f"{names.get(s.source, Path(s.source).name)}: "
-            f"{_without_paths(s.reason, names)}",
-        )
-        for s in report.skipped
-    ]
+    for skipped in report.skipped:
+        name = names.get(skipped.source, Path(skipped.source).name)
+        key = f"file_{skipped.kind}"
+        if language == "en" or key not in MESSAGES.get(language, {}):
+            problem = f"{name}: {_without_paths(skipped.reason, names)}"
+        else:
+            problem = say(language, key, name=name)
+        lines.append(say(language, "skipped", problem=problem))
     return lines
 
 
@@ -1058,7 +1143,7 @@ def build_app(
             result = answer(library.get(name), text, check_k(k), mode)
             history.append(_message("assistant", render_answer(result, language, name)))
         except QAError as exc:
-            notice = say(language, "cannot_search", error=exc)
+            notice = say(language, "cannot_search", error=error_text(exc, language))
             history.append(_message("assistant", render_notice(notice)))
         except Exception:  # keep serving; the log has the details
             log.exception("search failed")
@@ -1071,7 +1156,7 @@ def build_app(
         try:
             body = render_source(library, token, language)
         except QAError as exc:
-            body = render_notice(say(language, "viewer_failed", error=exc))
+            body = render_notice(say(language, "viewer_failed", error=error_text(exc, language)))
         except Exception:  # keep serving; the log has the details
             log.exception("source viewer failed")
             body = render_notice(say(language, "viewer_failed", error="see the log"))
@@ -1133,7 +1218,8 @@ def build_app(
             result = library.upload(target, [str(f) for f in files or []], embedding, language)
         except QAError as exc:
             info, rows = describe(current, language)
-            return _status([f"⚠️ {exc}"]), gr.update(), info, rows, gr.update()
+            problem = error_text(exc, language)
+            return _status([f"⚠️ {problem}"]), gr.update(), info, rows, gr.update()
         except Exception:
             log.exception("upload failed")
             info, rows = describe(current, language)

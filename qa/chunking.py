@@ -13,9 +13,12 @@ punctuation and is followed by a paragraph that is not a heading is the victim o
 break (``增长`` / ``3.6%``) and is joined to it. Headings (``一、…``, ``（一）…``,
 ``【…】``, ``第…章``, markdown ``#``) are not passages: they form the section path of the
 passages under them; a heading with nothing under it is a passage of its own. Paragraphs
-longer than ``max_chars`` are split between sentences. After the normalisation, every
-character of the text other than whitespace stands, in order, in exactly one passage or
-one heading.
+longer than ``max_chars`` are split between sentences. A document's front matter (the
+leading run of two to ``MAX_FRONT_MATTER_LINES`` short lines without clause punctuation
+that end no sentence, before its first other line or heading: a title, a date line, a
+speaker) is one passage, its lines joined by ``\n``, each line one sentence. After the
+normalisation, every character of the text other than whitespace stands, in order, in
+exactly one passage or one heading.
 
 The chunker streams: :func:`iter_passages` takes the text as consecutive pieces (a file's
 decoded blocks, its lines, or the whole text) and yields passages as it goes, holding only
@@ -37,7 +40,10 @@ from dataclasses import dataclass, field
 
 SECTION_SEPARATOR = " > "
 # Bumped whenever a change to this module changes the passages it makes from a text.
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
+# Longest run of leading title-like lines that is still front matter; a longer run is a
+# list (of names, of items) and its lines stay passages of their own.
+MAX_FRONT_MATTER_LINES = 6
 
 
 @dataclass(frozen=True)
@@ -158,12 +164,17 @@ def _ends_sentence(line: str) -> bool:
     return stripped[-1] in _TERMINAL
 
 
+def _is_short_unpunctuated(line: str) -> bool:
+    """A line under 50 characters without clause punctuation (a title, a date, a name)."""
+    return len(line) < 50 and not _CLAUSE_PUNCTUATION.search(line)
+
+
 def _is_title_like(line: str, following: str) -> bool:
     """A short line without clause punctuation: a title or signature, not page-broken.
 
     Unless it is Latin text running on into a line that starts in lower case or a digit.
     """
-    if len(line) >= 50 or _CLAUSE_PUNCTUATION.search(line):
+    if not _is_short_unpunctuated(line):
         return False
     runs_on = line[-1].isascii() and line[-1].isalnum() and following[0].isascii()
     return not (runs_on and (following[0].islower() or following[0].isdigit()))
@@ -310,6 +321,31 @@ def iter_passages(
     sections: list[tuple[int, str, _PageMarks]] = []
     covered = 0  # how many of the open headings, from the top, have a passage under them
     paragraph = 0
+    # The leading title-like lines, held until the first other line shows they are the
+    # front matter; None once the front matter is over.
+    front: list[tuple[str, _PageMarks]] | None = []
+
+    def front_matter_passages(lines: list[tuple[str, _PageMarks]]) -> list[Passage]:
+        nonlocal paragraph
+        if len(lines) < 2:
+            return [p for line, marks in lines for p in paragraph_passages(line, marks)]
+        paragraph += 1
+        text = "\n".join(line for line, _ in lines)
+        starts = [0]
+        for line, _ in lines:
+            starts.append(starts[-1] + len(line) + 1)
+        starts[-1] = len(text)
+        return [
+            Passage(
+                text=text,
+                source=source,
+                section=(),
+                paragraph=paragraph,
+                sentences=tuple(zip(starts, starts[1:], strict=False)),
+                page=_page_at(lines[0][1], 0),
+                last_page=_page_at(lines[-1][1], len(lines[-1][0]) - 1),
+            )
+        ]
 
     def paragraph_passages(line: str, marks: _PageMarks) -> list[Passage]:
         nonlocal paragraph, covered
@@ -349,11 +385,28 @@ def iter_passages(
 
     for line, marks in _logical_lines(_normalized_lines(pieces)):
         rank = heading_rank(line)
+        if front is not None:
+            title_like = rank is None and _is_short_unpunctuated(line) and not _ends_sentence(line)
+            held = sum(len(text) + 1 for text, _ in front) + len(line)
+            if title_like and len(front) == MAX_FRONT_MATTER_LINES:
+                front.append((line, marks))  # a list, not front matter: line by line
+                for text, text_marks in front:
+                    yield from paragraph_passages(text, text_marks)
+                front = None
+                continue
+            if title_like and held <= settings.max_chars:
+                front.append((line, marks))
+                continue
+            yield from front_matter_passages(front)
+            front = None
         if rank is not None:
             yield from close_sections(rank)
             sections.append((rank, _heading_text(line), marks))
             continue
         yield from paragraph_passages(line, marks)
+    if front is not None:  # the text is title-like lines only: no front matter of anything
+        for line, marks in front:
+            yield from paragraph_passages(line, marks)
     yield from close_sections(0)
 
 

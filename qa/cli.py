@@ -260,7 +260,8 @@ def _format_hit(hit: Hit, color: bool) -> str:
     lines = [f"{hit.rank}. score {hit.score:.3f}  {where}"]
     if hit.section:
         lines.append(f"   {hit.section}")
-    lines.append(f"   {before}{mark_on}{hit.sentence}{mark_off}{after}")
+    text = f"{before}{mark_on}{hit.sentence}{mark_off}{after}"
+    lines.append("   " + text.replace("\n", "\n   "))  # front matter has a line per line
     return "\n".join(lines)
 
 

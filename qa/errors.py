@@ -6,15 +6,32 @@ subclass of :class:`QAError`, so callers can catch one type and show its message
 
 
 class QAError(Exception):
-    """Base class of every error that qa raises on purpose."""
+    """Base class of every error that qa raises on purpose.
+
+    The message is English and names what is wrong (the file, the page). ``kind`` names the
+    error's kind for callers that word it themselves (the web app, in Chinese); "other"
+    when none is given.
+    """
+
+    def __init__(self, message: str = "", kind: str = "other") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class QueryError(QAError, ValueError):
-    """The question cannot be searched (empty, too long, nothing but punctuation)."""
+    """The question cannot be searched.
+
+    ``kind``: ``not_text``, ``empty``, ``too_long``, ``no_words`` (nothing but punctuation),
+    ``mode`` (an unknown search mode), ``k`` (a bad number of passages).
+    """
 
 
 class DocumentError(QAError):
-    """A document or folder cannot be read or holds nothing to index."""
+    """A document or folder cannot be read or holds nothing to index.
+
+    ``kind``: ``unsupported``, ``unreadable``, ``changed``, ``binary``, ``encoding``,
+    ``no_text``, ``damaged``, ``encrypted``, ``too_large``, or ``other``.
+    """
 
 
 class IndexStoreError(QAError):

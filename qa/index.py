@@ -207,17 +207,23 @@ def documents_to_add(
             report.unchanged.append(document.source)
         elif document.sha256 in by_checksum and by_checksum[document.sha256] != document.source:
             report.skipped.append(
-                SkippedFile(document.source, f"same content as {by_checksum[document.sha256]}")
+                SkippedFile(
+                    document.source,
+                    f"same content as {by_checksum[document.sha256]}",
+                    kind="duplicate",
+                )
             )
         else:
             try:
                 passages = list(iter_passages(document.pieces(), document.source, settings))
             except DocumentError as exc:  # it changed or went away since it was read
-                report.skipped.append(SkippedFile(document.source, str(exc)))
+                report.skipped.append(SkippedFile(document.source, str(exc), exc.kind))
                 continue
             (report.replaced if info is not None else report.added).append(document.source)
             # Pages that could not be read (OCR found nothing): the rest of the file is in.
-            report.skipped.extend(SkippedFile(document.source, p) for p in document.problems)
+            report.skipped.extend(
+                SkippedFile(document.source, p, kind="page") for p in document.problems
+            )
             by_checksum[document.sha256] = document.source
             yield document, passages
 

@@ -149,11 +149,13 @@ class Document:
         try:
             yield from _decoded(_blocks(path, digest), self._encoding)
         except OSError as exc:
-            raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+            raise DocumentError(
+                f"{path}: cannot read ({exc.strerror or exc})", kind="unreadable"
+            ) from exc
         except UnicodeDecodeError as exc:
-            raise DocumentError(f"{path}: changed while being read") from exc
+            raise DocumentError(f"{path}: changed while being read", kind="changed") from exc
         if digest.hexdigest() != self.sha256:
-            raise DocumentError(f"{path}: changed while being read")
+            raise DocumentError(f"{path}: changed while being read", kind="changed")
 
     @property
     def text(self) -> str:
@@ -186,10 +188,15 @@ class Document:
 
 @dataclass(frozen=True)
 class SkippedFile:
-    """A file that was found but could not be read, and why."""
+    """A file that was found but could not be read, and why.
+
+    ``kind`` is the :class:`DocumentError` kind, ``duplicate`` for a file with the same
+    content as another in the index, ``page`` for a page of it that could not be read.
+    """
 
     source: str
     reason: str
+    kind: str = "other"
 
 
 def _read_blocks(handle: BinaryIO, digest: hashlib._Hash | None = None) -> Iterator[bytes]:
@@ -300,7 +307,7 @@ def _read_text_file(path: Path) -> Document:
     with path.open("rb") as handle:
         start = handle.read(_SNIFF_BYTES)
         if b"\x00" in start:
-            raise DocumentError(f"{path}: looks like a binary file, not text")
+            raise DocumentError(f"{path}: looks like a binary file, not text", kind="binary")
         digest.update(start)
         blocks = itertools.chain((start,), _read_blocks(handle, digest))
         encoding, scanned = first, _scan_text(blocks, first)
@@ -310,12 +317,12 @@ def _read_text_file(path: Path) -> Document:
         if scanned is None:
             encoding, scanned = other, _scan_text(_blocks(path), other)
     if scanned is None:
-        raise DocumentError(f"{path}: not UTF-8 or GB18030 text")
+        raise DocumentError(f"{path}: not UTF-8 or GB18030 text", kind="encoding")
     head, has_text = scanned
     if _looks_binary(head):
-        raise DocumentError(f"{path}: looks like a binary file, not text")
+        raise DocumentError(f"{path}: looks like a binary file, not text", kind="binary")
     if not has_text:
-        raise DocumentError(f"{path}: no text found")
+        raise DocumentError(f"{path}: no text found", kind="no_text")
     return Document.streamed(str(path.resolve()), path, encoding, digest.hexdigest())
 
 
@@ -339,18 +346,20 @@ def _read_html(path: Path) -> str:
     with path.open("rb") as handle:
         start = handle.read(_SNIFF_BYTES)
     if b"\x00" in start:
-        raise DocumentError(f"{path}: looks like a binary file, not HTML")
+        raise DocumentError(f"{path}: looks like a binary file, not HTML", kind="binary")
     data = path.read_bytes()
     try:
         text = trafilatura.extract(
             data, output_format="markdown", include_formatting=True, include_tables=True
         )
     except Exception as exc:  # lxml and trafilatura raise many types on damaged input
-        raise DocumentError(f"{path}: not a readable HTML file ({exc})") from exc
+        raise DocumentError(f"{path}: not a readable HTML file ({exc})", kind="damaged") from exc
     if text is None:
-        raise DocumentError(f"{path}: no text found (not an HTML page with a main text)")
+        raise DocumentError(
+            f"{path}: no text found (not an HTML page with a main text)", kind="no_text"
+        )
     if _looks_binary(text):
-        raise DocumentError(f"{path}: looks like a binary file, not HTML")
+        raise DocumentError(f"{path}: looks like a binary file, not HTML", kind="binary")
     return text
 
 
@@ -373,7 +382,7 @@ def _read_docx(path: Path) -> str:
             for row in table.rows:
                 lines.append(" | ".join(cell.text for cell in row.cells))
     except Exception as exc:  # python-docx, zipfile, zlib and lxml raise many types
-        raise DocumentError(f"{path}: not a readable .docx file ({exc})") from exc
+        raise DocumentError(f"{path}: not a readable .docx file ({exc})", kind="damaged") from exc
     return "\n\n".join(lines)
 
 
@@ -388,12 +397,14 @@ def _read_paged(path: Path, checksum: str, verify: bool = False) -> Document:
     try:
         paged = read_pdf(path) if path.suffix.lower() == ".pdf" else read_image_file(path)
         if verify and file_sha256(path) != checksum:
-            raise DocumentError(f"{path}: changed while being read")
+            raise DocumentError(f"{path}: changed while being read", kind="changed")
     except OSError as exc:
-        raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        raise DocumentError(
+            f"{path}: cannot read ({exc.strerror or exc})", kind="unreadable"
+        ) from exc
     if not paged.pages:
         detail = f" ({'; '.join(paged.problems[:3])})" if paged.problems else ""
-        raise DocumentError(f"{path}: no text found{detail}")
+        raise DocumentError(f"{path}: no text found{detail}", kind="no_text")
     return Document(str(path.resolve()), "", checksum, paged.pages, paged.problems)
 
 
@@ -415,12 +426,13 @@ def read_document(path: str | os.PathLike[str], *, defer: bool = False) -> Docum
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(
             f"{path}: unsupported file type {suffix or '(none)'}; "
-            f"supported: {', '.join(SUPPORTED_SUFFIXES)}"
+            f"supported: {', '.join(SUPPORTED_SUFFIXES)}",
+            kind="unsupported",
         )
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise DocumentError(f"{path}: file too large ({size} bytes)")
+            raise DocumentError(f"{path}: file too large ({size} bytes)", kind="too_large")
         if suffix in (".pdf", *IMAGE_SUFFIXES):
             checksum = file_sha256(path)
             if not defer:
@@ -434,9 +446,11 @@ def read_document(path: str | os.PathLike[str], *, defer: bool = False) -> Docum
         text = _read_docx(path) if suffix == ".docx" else _read_html(path)
         checksum = file_sha256(path)
     except OSError as exc:
-        raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        raise DocumentError(
+            f"{path}: cannot read ({exc.strerror or exc})", kind="unreadable"
+        ) from exc
     if not text.strip():
-        raise DocumentError(f"{path}: no text found")
+        raise DocumentError(f"{path}: no text found", kind="no_text")
     return Document(source=str(path.resolve()), text=text, sha256=checksum)
 
 
@@ -454,7 +468,7 @@ def iter_documents(
         try:
             document = read_document(path, defer=True)
         except DocumentError as exc:
-            skipped.append(SkippedFile(source=str(path), reason=str(exc)))
+            skipped.append(SkippedFile(source=str(path), reason=str(exc), kind=exc.kind))
             continue
         read += 1
         yield document

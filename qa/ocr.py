@@ -91,12 +91,14 @@ def _opened(path: Path) -> Iterator[None]:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             yield
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise DocumentError(f"{path}: image too large to read safely ({exc})") from exc
+        raise DocumentError(
+            f"{path}: image too large to read safely ({exc})", kind="too_large"
+        ) from exc
     except UnidentifiedImageError as exc:
-        raise DocumentError(f"{path}: not a readable image") from exc
+        raise DocumentError(f"{path}: not a readable image", kind="damaged") from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         # PIL reports a truncated or damaged file as OSError, SyntaxError or EOFError.
-        raise DocumentError(f"{path}: not a readable image ({exc})") from exc
+        raise DocumentError(f"{path}: not a readable image ({exc})", kind="damaged") from exc
 
 
 def read_image_file(path: Path) -> PagedText:

@@ -120,8 +120,10 @@ def _open(path: Path) -> Any:
         return pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
-            raise DocumentError(f"{path}: the PDF is encrypted with a password") from exc
-        raise DocumentError(f"{path}: not a readable PDF ({exc})") from exc
+            raise DocumentError(
+                f"{path}: the PDF is encrypted with a password", kind="encrypted"
+            ) from exc
+        raise DocumentError(f"{path}: not a readable PDF ({exc})", kind="damaged") from exc
 
 
 def read_pdf(path: Path) -> PagedText:

@@ -9,6 +9,7 @@ README.md ("Found or not found").
 
     .venv/bin/python scripts/calibrate.py                 # the default encoder
     .venv/bin/python scripts/calibrate.py --model NAME    # another one (builds its index)
+    .venv/bin/python scripts/calibrate.py --recorded      # the table of the recorded one
 """
 
 from __future__ import annotations
@@ -160,6 +161,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=DEFAULT_ENCODER)
     parser.add_argument("--show", action="store_true", help="print every question's features")
+    parser.add_argument(
+        "--recorded",
+        action="store_true",
+        help="judge with the calibration recorded in qa.ranking instead of the one fitted now",
+    )
     args = parser.parse_args()
     if not DEV_QUESTIONS.exists():
         print(f"{DEV_QUESTIONS} is missing", file=sys.stderr)
@@ -185,7 +191,12 @@ def main() -> int:
     rows = [ask(index, name, q) for name, group in groups.items() for q in group]
     fitted = [r for r in rows if r.group.startswith(("development", "off-topic"))]
     calibration = fit(fitted)
-    print(f"encoder {index.encoder.name}: fitted on {len(fitted)} questions")
+    if args.recorded:
+        print(f"fitted now on {len(fitted)} questions (not used below): {calibration}")
+        calibration = ranking.CALIBRATIONS[index.encoder.name]
+        print(f"encoder {index.encoder.name}: the calibration recorded in qa.ranking")
+    else:
+        print(f"encoder {index.encoder.name}: fitted on {len(fitted)} questions")
     print(f"    {index.encoder.name!r}: Calibration(")
     print(f"        intercept={calibration.intercept},")
     print(f"        weights={dict(calibration.weights)},")

@@ -279,6 +279,12 @@ def client(url: str) -> Client:
     return Client(url, verbose=False, analytics_enabled=False)
 
 
+@pytest.fixture(scope="module")
+def chinese_client(url: str) -> Client:
+    """A client whose browser asks for Chinese."""
+    return Client(url, verbose=False, analytics_enabled=False, headers={"Accept-Language": "zh-CN"})
+
+
 def chat(client: Client, message: str, index: str = "leping") -> list[dict[str, Any]]:
     """Send a chat message; return the new messages as {role, text} with text unescaped."""
     question, history = client.predict(message, [], 5, "hybrid", index, api_name="/chat")
@@ -416,6 +422,32 @@ def test_bad_chat_input_gets_a_visible_message(client, message, expected):
 
 
 @pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("乐" * 100_000, "无法检索：问题太长（上限为 2000 个字符）"),
+        ("🙂🎉👍 ？！…… ###", "无法检索：问题中没有文字（只有标点或符号）"),
+    ],
+)
+def test_bad_chat_input_is_explained_in_chinese_on_a_chinese_page(
+    chinese_client, message, expected
+):
+    text = chat(chinese_client, message)[-1]["text"]
+    assert expected in text and "question" not in text
+
+
+def test_a_duplicate_upload_and_a_refused_index_are_explained_in_chinese(chinese_client, tmp_path):
+    first = tmp_path / "笔记.txt"
+    first.write_text("白沙村的小学在2018年翻新，可容纳六百名学生。", encoding="utf-8")
+    assert "已加入 笔记.txt" in upload(chinese_client, [first], "repeats-zh")[0]
+    copy = tmp_path / "笔记副本.txt"
+    copy.write_bytes(first.read_bytes())
+    status = upload(chinese_client, [copy], "repeats-zh")[0]
+    assert "已跳过 笔记副本.txt：与本索引中已有的文件内容相同" in status
+    status = upload(chinese_client, [first], "leping")[0]
+    assert "该索引为只读" in status and "read-only" not in status
+
+
+@pytest.mark.parametrize(
     ("args", "expected"),
     [
         (("", 5, "hybrid"), "empty"),
@@ -493,6 +525,26 @@ def test_bad_upload_gets_a_visible_message(client, root, tmp_path, name, content
     assert "Skipped" in status
     assert not (root / "bad-uploads").exists()  # nothing readable: no index is created
     assert "leping" in info  # the page stays on the current index
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("table.csv", b"a,b\n1,2\n", "table.csv：不支持的文件类型 .csv"),
+        ("blank.md", b"   \n\n  \n", "blank.md：未找到文字"),
+        ("broken.pdf", b"%PDF-1.4 not really a pdf", "broken.pdf：文件已损坏或无法按其类型读取"),
+    ],
+)
+def test_bad_upload_message_is_chinese_on_a_chinese_page(
+    chinese_client, tmp_path, name, content, expected
+):
+    # The library's DocumentError stays English (for Python callers); the page words its
+    # kind in the browser's language, naming the file.
+    path = tmp_path / name
+    path.write_bytes(content)
+    status, *_ = upload(chinese_client, [path], "bad-uploads-zh")
+    assert f"已跳过 {expected}" in status
+    assert "Skipped" not in status and "not a readable" not in status
 
 
 def test_bad_upload_beside_a_good_one_only_skips_the_bad(client, root, tmp_path):

@@ -70,8 +70,57 @@ def test_each_glossary_entry_is_its_own_passage(passages):
 def test_paragraph_numbers_increase_and_front_matter_is_kept(passages):
     numbers = [p.paragraph for p in passages]
     assert numbers == sorted(numbers)
-    assert passages[0].text == "政府工作报告"
-    assert passages[0].section == ()
+    front = passages[0]
+    assert front.text.split("\n") == [
+        "政府工作报告",
+        "（2021年4月13日在乐平市第六届人民代表大会第六次会议上）",
+        "市人民政府市长高翔",
+    ]
+    assert front.section == () and front.paragraph == 1
+    # Each line is its own sentence, so an answer line can be just the speaker.
+    assert [front.text[a:b].strip() for a, b in front.sentences] == front.text.split("\n")
+    assert passages[1].text == "各位代表：" and passages[1].paragraph == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Title lines before the first heading are front matter too.
+        ("标题\n副标题\n# 一\n正文。", ["标题\n副标题", "正文。"]),
+        # One title line is a passage as before.
+        ("标题\n正文第一句，接着说。", ["标题", "正文第一句，接着说。"]),
+        # A text of title-like lines only has no front matter: each line stays its own.
+        ("标题\n副标题", ["标题", "副标题"]),
+        # A text that starts with content has no front matter.
+        ("正文，开头。\n短行\n另一短行", ["正文，开头。", "短行", "另一短行"]),
+        # A run longer than MAX_FRONT_MATTER_LINES is a list, not front matter.
+        ("甲\n乙\n丙\n丁\n戊\n己\n庚\n正文，开头。", [*"甲乙丙丁戊己庚", "正文，开头。"]),
+        # English: a short sentence (ending in a full stop) is content, not front matter.
+        (
+            "Annual Report\nWe grew this year.\nMore text, here.",
+            ["Annual Report", "We grew this year.", "More text, here."],
+        ),
+        (
+            "Annual Report 2021\nJane Doe\nWe grew this year.",
+            ["Annual Report 2021\nJane Doe", "We grew this year."],
+        ),
+        # A leading heading: the title lines after it are ordinary passages.
+        ("一、总则\n标题\n副标题\n正文。", ["标题", "副标题", "正文。"]),
+    ],
+)
+def test_front_matter_is_one_passage(text, expected):
+    assert [p.text for p in chunk_text(text, "doc.txt")] == expected
+
+
+def test_front_matter_respects_max_chars():
+    text = "一个很长的标题行甲乙丙\n另一个很长的标题行丁戊己\n正文，开头。"
+    passages = chunk_text(text, "doc.txt", ChunkingSettings(max_chars=20))
+    assert [p.text for p in passages] == [
+        "一个很长的标题行甲乙丙",
+        "另一个很长的标题行丁戊己",
+        "正文，开头。",
+    ]
+    assert all(len(p.text) <= 20 for p in passages)
 
 
 def test_long_paragraphs_split_on_sentence_boundaries():
@@ -140,8 +189,9 @@ def test_passages_come_before_the_text_ends():
             yield from REPORT.splitlines(keepends=True)
             yield "\n"
 
-    first = list(
-        itertools.islice(iter_passages(endless(), "endless"), 2 * len(chunk_text(REPORT, "x")))
-    )
+    # Under a heading the title lines are not front matter: each copy has this many.
+    per_copy = len(chunk_text("第0部分\n" + REPORT, "x"))
+    first = list(itertools.islice(iter_passages(endless(), "endless"), 2 * per_copy))
     assert first[0].section == ("第0部分",) and first[0].text == "政府工作报告"
-    assert first[len(first) // 2].section == ("第1部分",)
+    assert first[per_copy - 1].section[0] != "第1部分"
+    assert first[per_copy].section == ("第1部分",)

@@ -105,6 +105,54 @@ def test_a_lead_in_stays_findable(report_index):
     assert LEAD_IN in [hit.text for hit in hits]
 
 
+SPEAKER = "市人民政府市长高翔"
+DATE_LINE = "（2021年4月13日在乐平市第六届人民代表大会第六次会议上）"
+
+
+@pytest.mark.parametrize(
+    ("question", "line"),
+    [
+        ("谁作的报告？", SPEAKER),
+        ("这份报告是哪天作的？", DATE_LINE),
+        ("报告是在哪次会议上作的？", DATE_LINE),
+    ],
+)
+def test_the_front_matter_stays_findable(report_index, question, line):
+    hits = report_index.search(question, k=3)
+    assert any(line in hit.text.split("\n") for hit in hits)
+
+
+def test_the_front_matter_does_not_outrank_content(report_index):
+    for question in (GDP_QUESTION, "How much did GDP grow in 2020?", "报告提出了哪些目标？"):
+        hits = report_index.search(question, k=5)
+        assert not any(SPEAKER in hit.text for hit in hits), question
+
+
+def test_an_answer_line_without_shared_words_is_not_the_first_sentence_by_default():
+    # A question in English about a Chinese text shares no token with it: the windows
+    # decide. The first sentence is held by one window, the best (0, 2); the second by that
+    # one and a weaker one. (The window scores of the report's passage for the question.)
+    text = (
+        "——这一年，我们逆水行舟，经济运行稳步回升。"
+        "在多重压力下稳住了基本盘，全年地区生产总值完成353.26亿元，增长3.6%；"
+        "财政总收入完成47.26亿元，增长1.6%；规模以上工业增加值增长4.5%。"
+    )
+    windows = {(0, 2): 0.753, (1, 3): 0.746, (2, 4): 0.744}
+    start, end = ranking.answering_sentence(passage(text), "What was the GDP?", windows)
+    assert GDP_ANSWER in text[start:end]
+    # With shared words the mean of the windows holding a sentence counts, as before.
+    start, end = ranking.answering_sentence(passage(text), "经济运行怎么样？", windows)
+    assert text[start:end].startswith("——这一年")
+
+
+def test_an_english_question_gets_the_answering_sentence(report_index):
+    # Held out of the calibration (scripts/calibrate.py); the answer is the passage's
+    # second sentence.
+    hit = report_index.search("What was Leping's GDP in 2020?", k=1)[0]
+    assert GDP_ANSWER in hit.text and not hit.text.startswith(hit.sentence)
+    assert GDP_ANSWER in hit.sentence
+
+
 def test_candidates_from_a_part_of_the_store_rank_like_the_whole():
     # Passages outside the candidates stand in min-max scaling as one row (BM25 0, the
     # weakest dense score): the same scores as when they are listed.
