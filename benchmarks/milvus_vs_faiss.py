@@ -3,6 +3,7 @@
     python benchmarks/milvus_vs_faiss.py                  # the bundled report, dev questions
     python benchmarks/milvus_vs_faiss.py --cmrc           # + CMRC 2018 dev contexts (slow)
     python benchmarks/milvus_vs_faiss.py --cmrc --cmrc-contexts 300 --json out.json
+    python benchmarks/milvus_vs_faiss.py --cmrc --cmrc-contexts 300 --variants bigram:qa
 
 Both stores hold the same vectors: the FAISS index is the cached one (``qa.default_index()``
 for the report; for CMRC the index of ``benchmarks/cmrc_sweep.py``, ``<index root>/
@@ -245,8 +246,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, default=3, help="latency rounds (default: 3)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--variants",
+        default="bigram:qa,bigram:milvus,jieba:qa,jieba:milvus",
+        help="Milvus stores as tokenizer:fusion, comma-separated (default: all four; "
+        "bigram:qa is the default store)",
+    )
     args = parser.parse_args(argv)
-    variants = [("bigram", "qa"), ("bigram", "milvus"), ("jieba", "qa"), ("jieba", "milvus")]
+    variants = [
+        (tokenizer, fusion)
+        for tokenizer, _, fusion in (v.partition(":") for v in args.variants.split(","))
+    ]
+    if any(t not in ("bigram", "jieba") or f not in ("qa", "milvus") for t, f in variants):
+        parser.error(f"--variants: each is tokenizer:fusion, not {args.variants!r}")
     figures: dict[str, Any] = {}
     tmp = Path(tempfile.mkdtemp(prefix="qa-milvus-bench-"))
     try:

