@@ -343,7 +343,7 @@ class E5SmallEncoder:
                 # Pooled in float32 whatever the model computes in: bfloat16 means lose digits.
                 tokens["token_embeddings"] = tokens["token_embeddings"].float()
                 pooled = model[1](tokens)["sentence_embedding"]
-            out[batch] = pooled.float().cpu().numpy()
+            out[batch] = pooled.cpu().numpy()
             start = end
         return out
 

@@ -167,14 +167,13 @@ def answering_sentence(
         return spans[0]
     query_tokens = set(tokenize(question, "bigram"))
     overlap = np.zeros(len(spans))
+    # Pairs carry meaning; single characters count for a quarter.
+    total = sum(1.0 if len(t) > 1 else 0.25 for t in query_tokens)
     for i, (start, end) in enumerate(spans):
         sentence_tokens = set(tokenize(passage.text[start:end], "bigram"))
         if query_tokens:
-            # Pairs carry meaning; single characters count for a quarter.
             shared = query_tokens & sentence_tokens
-            weight = sum(1.0 if len(t) > 1 else 0.25 for t in shared)
-            total = sum(1.0 if len(t) > 1 else 0.25 for t in query_tokens)
-            overlap[i] = weight / total
+            overlap[i] = sum(1.0 if len(t) > 1 else 0.25 for t in shared) / total
     dense = np.zeros(len(spans))
     if window_scores:
         sums = np.zeros(len(spans))
