@@ -21,15 +21,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-from calibrate import HELD_OUT_CHINESE, HELD_OUT_ENGLISH  # noqa: E402
-from common import DEV_QUESTIONS, format_table  # noqa: E402
+from common import format_table, report_question_sets  # noqa: E402
 
 import qa  # noqa: E402
 from qa import ranking, search  # noqa: E402
 from qa.chunking import Passage, search_key  # noqa: E402
-from qa.evaluation import Question, read_tsv_questions  # noqa: E402
+from qa.evaluation import Question  # noqa: E402
 from qa.lexical import tokenize  # noqa: E402
 
 
@@ -73,14 +71,7 @@ def line_holds_answer(index: qa.Index, question: Question) -> bool | None:
 def main() -> int:
     """Print the before/after answer-line table."""
     index = qa.default_index()
-    sets: dict[str, list[Question]] = {}
-    if DEV_QUESTIONS.exists():
-        dev = read_tsv_questions(DEV_QUESTIONS)
-        for kind in sorted({q.kind for q in dev}):
-            sets[f"dev, {kind}"] = [q for q in dev if q.kind == kind]
-        sets["dev, English"] = [q for q in dev if q.question.isascii()]
-    sets["held-out English"] = [Question("english", q, a) for q, a in HELD_OUT_ENGLISH]
-    sets["held-out Chinese"] = [Question("chinese", q, a) for q, a in HELD_OUT_CHINESE]
+    sets: dict[str, list[Question]] = report_question_sets()
     rules = {"before": previous_rule, "now": search.answering_sentence}
     current = ranking.answering_sentence
     rows = []

@@ -124,3 +124,23 @@ def write_json(path: Path, data: Any) -> None:
     """Write data as indented UTF-8 JSON, creating the parent folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def report_question_sets() -> dict[str, list[Any]]:
+    """The report's question sets for before/after tables: the dev questions by kind and
+    those in English (when ``../shared`` is there), and the held-out English and Chinese
+    questions of ``scripts/calibrate.py``."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from calibrate import HELD_OUT_CHINESE, HELD_OUT_ENGLISH
+
+    from qa.evaluation import Question, read_tsv_questions
+
+    sets: dict[str, list[Any]] = {}
+    if DEV_QUESTIONS.exists():
+        dev = read_tsv_questions(DEV_QUESTIONS)
+        for kind in sorted({q.kind for q in dev}):
+            sets[f"dev, {kind}"] = [q for q in dev if q.kind == kind]
+        sets["dev, English"] = [q for q in dev if q.question.isascii()]
+    sets["held-out English"] = [Question("english", q, a) for q, a in HELD_OUT_ENGLISH]
+    sets["held-out Chinese"] = [Question("chinese", q, a) for q, a in HELD_OUT_CHINESE]
+    return sets

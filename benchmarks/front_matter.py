@@ -22,15 +22,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-from calibrate import HELD_OUT_CHINESE, HELD_OUT_ENGLISH  # noqa: E402
-from common import DEV_QUESTIONS, format_table  # noqa: E402
+from common import format_table, report_question_sets  # noqa: E402
 
 import qa  # noqa: E402
 from qa import chunking  # noqa: E402
 from qa.chunking import chunk_text, search_key  # noqa: E402
-from qa.evaluation import Question, read_tsv_questions  # noqa: E402
+from qa.evaluation import Question  # noqa: E402
 
 # (question, the front-matter line that answers it)
 FRONT_QUESTIONS = [
@@ -90,14 +88,7 @@ def main() -> int:
     after = qa.Index.build([qa.BUNDLED_REPORT])
     runs = [("line per passage (chunker 2)", before), ("front matter one passage (3)", after)]
 
-    sets: dict[str, list[Question]] = {}
-    if DEV_QUESTIONS.exists():
-        dev = read_tsv_questions(DEV_QUESTIONS)
-        for kind in sorted({q.kind for q in dev}):
-            sets[f"dev, {kind}"] = [q for q in dev if q.kind == kind]
-        sets["dev, English"] = [q for q in dev if q.question.isascii()]
-    sets["held-out English"] = [Question("english", q, a) for q, a in HELD_OUT_ENGLISH]
-    sets["held-out Chinese"] = [Question("chinese", q, a) for q, a in HELD_OUT_CHINESE]
+    sets: dict[str, list[Question]] = report_question_sets()
 
     quality = []
     front_rows = []
