@@ -53,6 +53,7 @@ from qa.errors import IndexStoreError, QAError, QueryError
 from qa.index import AddReport, Index
 from qa.ingest import SUPPORTED_SUFFIXES, Document, read_document
 from qa.milvus_store import DEFAULT_COLLECTION, MilvusIndex, parse_store_uri
+from qa.pages import PageProblem
 from qa.ranking import Answer
 from qa.search import MAX_QUESTION_CHARS, MODES, Hit, check_mode, check_question
 from qa.store import is_index_folder, writing
@@ -182,6 +183,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "file_damaged": "{name}: damaged or not a readable file of its type",
         "file_encrypted": "{name}: the PDF is encrypted with a password",
         "file_duplicate": "{name}: the same content as a file already in this index",
+        "page_no_text": "{name}: page {page}: no text could be read (OCR found none)",
+        "page_render": "{name}: page {page}: cannot be rendered for OCR",
+        "page_unreadable": "{name}: page {page}: cannot be read",
+        "page_detail": " ({detail})",
         "error_not_text": "the question must be text",
         "error_empty": "the question is empty",
         "error_too_long": "the question is too long (the limit is {limit} characters)",
@@ -284,6 +289,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "file_damaged": "{name}：文件已损坏或无法按其类型读取",
         "file_encrypted": "{name}：该 PDF 已用密码加密",
         "file_duplicate": "{name}：与本索引中已有的文件内容相同",
+        "page_no_text": "{name}：第{page}页没有读出文字（OCR 未识别到文字）",
+        "page_render": "{name}：第{page}页无法渲染以进行 OCR",
+        "page_unreadable": "{name}：第{page}页无法读取",
+        "page_detail": "（{detail}）",
         "error_not_text": "问题必须是文本",
         "error_empty": "问题为空",
         "error_too_long": "问题太长（上限为 {limit} 个字符）",
@@ -1034,12 +1043,23 @@ def _report_lines(
     for skipped in report.skipped:
         name = names.get(skipped.source, Path(skipped.source).name)
         key = f"file_{skipped.kind}"
-        if language == "en" or key not in MESSAGES.get(language, {}):
+        if skipped.page_problem is not None:
+            problem = _page_problem(skipped.page_problem, name, language)
+        elif language == "en" or key not in MESSAGES.get(language, {}):
             problem = f"{name}: {_without_paths(skipped.reason, names)}"
         else:
             problem = say(language, key, name=name)
         lines.append(say(language, "skipped", problem=problem))
     return lines
+
+
+def _page_problem(problem: PageProblem, name: str, language: str) -> str:
+    """A page that could not be read, for the page: named by ``name`` (not the path it was
+    read from), in ``language``; the reader library's own explanation stays as it is."""
+    line = say(language, f"page_{problem.kind}", name=name, page=problem.page)
+    if problem.detail:
+        line += say(language, "page_detail", detail=problem.detail)
+    return line
 
 
 def _copy_files(accepted: Sequence[tuple[Path, Document]], report: AddReport) -> None:

@@ -222,7 +222,8 @@ def documents_to_add(
             (report.replaced if info is not None else report.added).append(document.source)
             # Pages that could not be read (OCR found nothing): the rest of the file is in.
             report.skipped.extend(
-                SkippedFile(document.source, p, kind="page") for p in document.problems
+                SkippedFile(document.source, str(p), kind="page", page_problem=p)
+                for p in document.problems
             )
             by_checksum[document.sha256] = document.source
             yield document, passages

@@ -25,6 +25,7 @@ from typing import BinaryIO
 from qa.chunking import PageText
 from qa.errors import DocumentError
 from qa.ocr import IMAGE_SUFFIXES
+from qa.pages import PageProblem
 
 _log = logging.getLogger("qa")
 
@@ -76,7 +77,7 @@ class Document:
         text: str,
         sha256: str,
         pages: Sequence[PageText] | None = None,
-        problems: Sequence[str] = (),
+        problems: Sequence[PageProblem] = (),
     ) -> None:
         self.source = source
         self.sha256 = sha256
@@ -108,7 +109,7 @@ class Document:
         return self._pages
 
     @property
-    def problems(self) -> tuple[str, ...]:
+    def problems(self) -> tuple[PageProblem, ...]:
         """The pages that could not be read, by file and page (the rest is in :attr:`pages`)."""
         self._load()
         return self._problems
@@ -191,12 +192,14 @@ class SkippedFile:
     """A file that was found but could not be read, and why.
 
     ``kind`` is the :class:`DocumentError` kind, ``duplicate`` for a file with the same
-    content as another in the index, ``page`` for a page of it that could not be read.
+    content as another in the index, ``page`` for a page of it that could not be read:
+    then ``page_problem`` says which page and why (``reason`` is its English line).
     """
 
     source: str
     reason: str
     kind: str = "other"
+    page_problem: PageProblem | None = None
 
 
 def _read_blocks(handle: BinaryIO, digest: hashlib._Hash | None = None) -> Iterator[bytes]:
@@ -403,7 +406,7 @@ def _read_paged(path: Path, checksum: str, verify: bool = False) -> Document:
             f"{path}: cannot read ({exc.strerror or exc})", kind="unreadable"
         ) from exc
     if not paged.pages:
-        detail = f" ({'; '.join(paged.problems[:3])})" if paged.problems else ""
+        detail = f" ({'; '.join(map(str, paged.problems[:3]))})" if paged.problems else ""
         raise DocumentError(f"{path}: no text found{detail}", kind="no_text")
     return Document(str(path.resolve()), "", checksum, paged.pages, paged.problems)
 

@@ -21,7 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from qa.errors import DocumentError
-from qa.pages import PagedText, TextLine, clean_pages, rows
+from qa.pages import PagedText, PageProblem, TextLine, clean_pages, rows
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 # An image is scaled down to this longest side before OCR (the detector resizes it anyway;
@@ -113,7 +113,7 @@ def read_image_file(path: Path) -> PagedText:
 
     numbers: list[int] = []
     texts: list[list[TextLine]] = []
-    problems: list[str] = []
+    problems: list[PageProblem] = []
     with _opened(path), Image.open(path) as image:
         frames = getattr(image, "n_frames", 1)
         with tqdm(
@@ -132,8 +132,6 @@ def read_image_file(path: Path) -> PagedText:
                         numbers.append(number)
                         texts.append(found)
                     else:
-                        problems.append(
-                            f"{path}: page {number}: no text could be read (OCR found none)"
-                        )
+                        problems.append(PageProblem(str(path), number, "no_text"))
                 bar.update()
     return PagedText(clean_pages(numbers, texts), problems)

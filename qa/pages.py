@@ -34,6 +34,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from qa.chunking import PageText
 
@@ -243,12 +244,46 @@ def fold_compatibility(text: str) -> str:
     )
 
 
+# Why a page could not be read: OCR found no text on a page that is not blank, the page
+# cannot be rendered for OCR, or the PDF reader cannot load the page or its text.
+PageProblemKind = Literal["no_text", "render", "unreadable"]
+_PAGE_PROBLEM_WORDS: dict[PageProblemKind, str] = {
+    "no_text": "no text could be read (OCR found none)",
+    "render": "cannot be rendered for OCR",
+    "unreadable": "cannot be read",
+}
+
+
+@dataclass(frozen=True)
+class PageProblem:
+    """A page of a document that could not be read (the rest of the document can be).
+
+    ``page`` counts from 1; ``detail`` is the reader library's own explanation, if any. As
+    a string it is the English line ``<path>: page <page>: <why> (<detail>)``; callers that
+    word it themselves (the web app, in Chinese) use the fields.
+    """
+
+    path: str
+    page: int
+    kind: PageProblemKind
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.path}: page {self.page}: {self.reason}"
+
+    @property
+    def reason(self) -> str:
+        """Why the page could not be read, in English, without the file and page."""
+        words = _PAGE_PROBLEM_WORDS[self.kind]
+        return f"{words} ({self.detail})" if self.detail else words
+
+
 @dataclass
 class PagedText:
     """The cleaned text of each page of a document, and the pages that could not be read."""
 
     pages: list[PageText]
-    problems: list[str] = field(default_factory=list)
+    problems: list[PageProblem] = field(default_factory=list)
 
 
 def clean_pages(

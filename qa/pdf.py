@@ -20,7 +20,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from qa.errors import DocumentError
-from qa.pages import PagedText, TextLine, clean_pages, rows
+from qa.pages import PagedText, PageProblem, TextLine, clean_pages, rows
 from qa.viewer import PDFIUM_LOCK
 
 # Pages are rendered for OCR at this scale (144 dpi), smaller when the longest side
@@ -82,7 +82,7 @@ def _is_stamped_scan(page: Any, found: list[TextLine] | list[str]) -> bool:
     return next(iter(images), None) is not None
 
 
-def _ocr_page(page: Any, path: Path, number: int, problems: list[str]) -> list[TextLine]:
+def _ocr_page(page: Any, path: Path, number: int, problems: list[PageProblem]) -> list[TextLine]:
     """OCR of a page without a text layer: its rows; none for a blank page (problems get
     the pages that are not blank but give no text)."""
     import pypdfium2.raw as pdfium_c
@@ -96,13 +96,13 @@ def _ocr_page(page: Any, path: Path, number: int, problems: list[str]) -> list[T
     try:
         image = page.render(scale=scale).to_pil()
     except Exception as exc:  # PDFium's errors are of its own types
-        problems.append(f"{path}: page {number}: cannot be rendered for OCR ({exc})")
+        problems.append(PageProblem(str(path), number, "render", str(exc)))
         return []
     if ocr.is_blank(image):
         return []
     found = ocr.read_rows(image)
     if not found:
-        problems.append(f"{path}: page {number}: no text could be read (OCR found none)")
+        problems.append(PageProblem(str(path), number, "no_text"))
     return found
 
 
@@ -141,7 +141,7 @@ def _read_pdf(path: Path) -> PagedText:
     import pypdfium2 as pdfium
 
     document = _open(path)
-    problems: list[str] = []
+    problems: list[PageProblem] = []
     numbers: list[int] = []
     texts: list[list[TextLine] | list[str]] = []
     try:
@@ -160,7 +160,7 @@ def _read_pdf(path: Path) -> PagedText:
                 try:
                     page = document[index]
                 except pdfium.PdfiumError as exc:
-                    problems.append(f"{path}: page {number}: cannot be read ({exc})")
+                    problems.append(PageProblem(str(path), number, "unreadable", str(exc)))
                     bar.update()
                     continue
                 found: list[TextLine] | list[str] = []
@@ -171,7 +171,7 @@ def _read_pdf(path: Path) -> PagedText:
                     if not found or _is_stamped_scan(page, found):
                         found = _ocr_page(page, path, number, problems) or found
                 except pdfium.PdfiumError as exc:
-                    problems.append(f"{path}: page {number}: cannot be read ({exc})")
+                    problems.append(PageProblem(str(path), number, "unreadable", str(exc)))
                 finally:
                     page.close()
                 if found:

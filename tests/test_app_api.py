@@ -24,6 +24,7 @@ from qa.app import (
     NOT_FOUND,
     OPEN_CARDS,
     Answer,
+    _report_lines,
     check_lang,
     escape,
     is_loopback,
@@ -37,7 +38,11 @@ from qa.app import (
     serve,
     source_token,
 )
+from qa.index import AddReport
+from qa.ingest import SkippedFile
+from qa.pages import PageProblem
 from tests.app_server import make_root, running_server
+from tests.test_documents import write_text_pdf
 
 GDP_QUESTION = "2020年乐平市的地区生产总值是多少？"
 GDP_ANSWER = "353.26亿元"
@@ -179,6 +184,35 @@ def test_both_languages_have_every_message():
     assert set(MESSAGES["zh"]) == set(MESSAGES["en"])
     assert say("zh", "not_found") == "未找到可靠的答案"
     assert say("fr", "not_found") == NOT_FOUND  # an unknown language falls back to English
+
+
+@pytest.mark.parametrize(
+    ("kind", "detail", "language", "shown"),
+    [
+        (
+            "render",
+            "Failed to render",
+            "en",
+            "a.pdf: page 4: cannot be rendered for OCR (Failed to render)",
+        ),
+        ("render", "Failed to render", "zh", "a.pdf：第4页无法渲染以进行 OCR（Failed to render）"),
+        (
+            "unreadable",
+            "Failed to load page",
+            "en",
+            "a.pdf: page 4: cannot be read (Failed to load page)",
+        ),
+        ("unreadable", "Failed to load page", "zh", "a.pdf：第4页无法读取（Failed to load page）"),
+        ("unreadable", "", "zh", "a.pdf：第4页无法读取"),
+        ("no_text", "", "zh", "a.pdf：第4页没有读出文字（OCR 未识别到文字）"),
+    ],
+)
+def test_a_page_problem_is_worded_in_the_page_s_language(kind, detail, language, shown):
+    # A page is read from the upload's temporary path and kept under files/: shown by name.
+    problem = PageProblem("/tmp/gradio/0123/a.pdf", 4, kind, detail)
+    report = AddReport(skipped=[SkippedFile("/index/files/a.pdf", str(problem), "page", problem)])
+    lines = _report_lines(report, {}, {"/index/files/a.pdf": "a.pdf"}, language)
+    assert lines == [say(language, "skipped", problem=shown)]
 
 
 @pytest.mark.parametrize(
@@ -545,6 +579,27 @@ def test_bad_upload_message_is_chinese_on_a_chinese_page(
     status, *_ = upload(chinese_client, [path], "bad-uploads-zh")
     assert f"已跳过 {expected}" in status
     assert "Skipped" not in status and "not a readable" not in status
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "Skipped pictures.pdf: page 2: no text could be read (OCR found none)"),
+        ("zh", "已跳过 pictures.pdf：第2页没有读出文字（OCR 未识别到文字）"),
+    ],
+)
+def test_a_page_ocr_cannot_read_is_named_by_page_in_the_page_s_language(
+    client, chinese_client, root, tmp_path, language, expected
+):
+    path = tmp_path / "pictures.pdf"
+    write_text_pdf(path, pages=3, pictures=[2])  # page 2: a grey box, no text
+    status, *_ = upload(chinese_client if language == "zh" else client, [path], f"pages-{language}")
+    assert expected in status
+    assert str(tmp_path) not in status and "/tmp" not in status  # the file's name, not its path
+    if language == "zh":
+        assert "page 2" not in status and "OCR found none" not in status
+    # The rest of the file is in: pages 1 and 3.
+    assert [s.passages for s in qa.Index.load(root / f"pages-{language}").sources] == [2]
 
 
 def test_bad_upload_beside_a_good_one_only_skips_the_bad(client, root, tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DEV_QUESTIONS
+from tests.test_documents import write_text_pdf
 
 
 def run_qa(*args: str, root: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -170,6 +171,18 @@ def test_build_then_update_then_ask(tmp_path, root):
         run_qa("ask", "新建了多少公路", "--index", str(index), "--json", root=root).stdout
     )["hits"]
     assert hits[0]["text"] == "新建公路88公里。" and hits[0]["section"] == "交通"
+
+
+def test_build_names_a_page_ocr_cannot_read_by_its_path_and_page(tmp_path, root):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    write_text_pdf(docs / "pictures.pdf", pages=3, pictures=[2])  # page 2: a grey box
+    result = run_qa("build", str(docs), "--index", str(tmp_path / "idx"), root=root)
+    assert "1 added" in result.stdout and "1 skipped" in result.stdout
+    page = docs.resolve() / "pictures.pdf"
+    assert f"qa: skipped {page}: page 2: no text could be read (OCR found none)\n" in (
+        result.stderr
+    )
 
 
 def test_errors_are_one_line_without_traceback(tmp_path, root):

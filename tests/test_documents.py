@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from qa.bundled import BUNDLED_REPORT
 from qa.chunking import PageText, Passage, chunk_text, iter_passages
 from qa.errors import DocumentError
 from qa.ingest import read_document
-from qa.pages import fold_compatibility, is_page_number, remove_page_furniture
+from qa.pages import PageProblem, fold_compatibility, is_page_number, remove_page_furniture
 from qa.search import page_label
 
 FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
@@ -305,14 +306,40 @@ def test_html_main_text_with_headings_as_sections(tmp_path):
 # ---- bad input -------------------------------------------------------------------------
 
 
-def write_text_pdf(path: Path, pages: int = 1) -> None:
+def write_text_pdf(path: Path, pages: int = 1, pictures: Sequence[int] = ()) -> None:
+    """A PDF of ``pages`` pages with a line of text each; the pages numbered in ``pictures``
+    hold a grey box instead: no text layer, not blank, and nothing for OCR to read."""
     from reportlab.pdfgen import canvas
 
     pdf = canvas.Canvas(str(path))
     for number in range(1, pages + 1):
-        pdf.drawString(72, 700, f"Page {number} says the economy grew by 3.6 percent.")
+        if number in pictures:
+            pdf.setFillGray(0.3)
+            pdf.rect(150, 300, 300, 200, fill=1, stroke=0)
+        else:
+            pdf.drawString(72, 700, f"Page {number} says the economy grew by 3.6 percent.")
         pdf.showPage()
     pdf.save()
+
+
+def test_a_page_ocr_finds_nothing_on_is_a_page_problem_and_the_rest_is_read(tmp_path):
+    path = tmp_path / "pictures.pdf"
+    write_text_pdf(path, pages=3, pictures=[2])
+    document = read_document(path)
+    assert [page.number for page in document.pages] == [1, 3]
+    assert document.problems == (PageProblem(str(path), 2, "no_text"),)
+    # As a string, the English line the command line and the logs print.
+    assert str(document.problems[0]) == f"{path}: page 2: no text could be read (OCR found none)"
+
+
+def test_page_problems_read_as_before_in_english():
+    assert str(PageProblem("/d/a.pdf", 4, "render", "Failed to render")) == (
+        "/d/a.pdf: page 4: cannot be rendered for OCR (Failed to render)"
+    )
+    assert str(PageProblem("/d/a.pdf", 7, "unreadable", "Failed to load page")) == (
+        "/d/a.pdf: page 7: cannot be read (Failed to load page)"
+    )
+    assert PageProblem("a.png", 1, "no_text").reason == "no text could be read (OCR found none)"
 
 
 def test_encrypted_pdfs(tmp_path):
