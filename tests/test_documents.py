@@ -330,6 +330,15 @@ def test_a_page_ocr_finds_nothing_on_is_a_page_problem_and_the_rest_is_read(tmp_
     assert document.problems == (PageProblem(str(path), 2, "no_text"),)
     # As a string, the English line the command line and the logs print.
     assert str(document.problems[0]) == f"{path}: page 2: no text could be read (OCR found none)"
+    # With no page read at all the file is refused, its page problems in the message.
+    only = tmp_path / "picture.pdf"
+    write_text_pdf(only, pictures=[1])
+    with pytest.raises(DocumentError) as refused:
+        read_document(only)
+    assert refused.value.kind == "no_text"
+    assert str(refused.value) == (
+        f"{only}: no text found ({only}: page 1: no text could be read (OCR found none))"
+    )
 
 
 def test_page_problems_read_as_before_in_english():
