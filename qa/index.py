@@ -359,6 +359,8 @@ class Index:
         self.follow = False
         self._checked_at = 0.0
         self._refused: bytes | None = None  # a CURRENT that following could not switch to
+        # The verdict's baseline and the contents it was computed on (see _baseline).
+        self._verdict_baseline: tuple[_Contents, ranking.Baseline] | None = None
         # The app asks the same question in several modes: embed it once.
         self._query_vector = functools.lru_cache(maxsize=1024)(self._embed_query)
         self._contents = _Contents(
@@ -573,7 +575,31 @@ class Index:
         contents = self._contents
         candidates = self._candidates(contents, question, "all")
         ranked = ranking.rank(question, candidates, k, mode, contents.passages_of)
-        return ranking.answer(question, candidates, ranked, self.encoder.name)
+        return ranking.answer(
+            question, candidates, ranked, self.encoder.name, lambda: self._baseline(contents)
+        )
+
+    def _baseline(self, contents: _Contents) -> ranking.Baseline:
+        """The verdict's baseline for these contents: computed on the first verdict after
+        each change (the probe questions, one search each), then kept."""
+        cached = self._verdict_baseline
+        if cached is not None and cached[0] is contents:
+            return cached[1]
+
+        probes = ranking.PROBE_QUESTIONS
+        vectors = checked_vectors(
+            self.encoder.encode_queries(list(probes)), len(probes), self.encoder.dim,
+            self.encoder.name,
+        )  # fmt: skip
+        vector_of = dict(zip(probes, vectors, strict=True))
+
+        def ask_probe(probe: str) -> tuple[Candidates, ranking.Ranked]:
+            candidates = self._candidates(contents, probe, "all", vector_of[probe][None, :])
+            return candidates, ranking.rank(probe, candidates, 5, "hybrid", contents.passages_of)
+
+        baseline = ranking.probe_baseline(ask_probe, probes)
+        self._verdict_baseline = (contents, baseline)
+        return baseline
 
     def _embed_query(self, question: str) -> np.ndarray:
         vector = checked_vectors(
@@ -582,11 +608,14 @@ class Index:
         vector.setflags(write=False)
         return vector
 
-    def _candidates(self, contents: _Contents, question: str, mode: str) -> Candidates:
+    def _candidates(
+        self, contents: _Contents, question: str, mode: str, query: np.ndarray | None = None
+    ) -> Candidates:
         """Every passage as a candidate, with the scores the mode needs (``all``: every score).
 
         Passage vectors and windows are fetched as the DENSE_CANDIDATES (windows: 4x)
         best; a passage not fetched gets the weakest passage-vector score fetched.
+        ``query`` is the question's vector (1 x dim) when it is embedded already.
         """
         count = len(contents.passages)
         keyword = numbers = paragraph = None
@@ -597,7 +626,8 @@ class Index:
             if mode != "keyword":
                 numbers = contents.keyword.number_matches(question)
         if count and mode != "keyword":
-            query = self._query_vector(question)
+            if query is None:
+                query = self._query_vector(question)
             found_scores, found_ids = contents.paragraph_vectors.search(
                 query, min(count, DENSE_CANDIDATES)
             )
@@ -680,7 +710,12 @@ class Index:
                 np.save(tmp / "windows.npy", contents.windows.astype(np.int32), allow_pickle=False)
                 contents.keyword.save(tmp)
 
-            target = write_generation(folder, self.manifest(contents), write_files)
+            manifest = self.manifest(contents)
+            if self.encoder.name in ranking.CALIBRATIONS:
+                # Saved with the index: a verdict after loading need not ask the probes.
+                baseline = ranking.baseline_record(self._baseline(contents))
+                manifest["verdict_baseline"] = baseline
+            target = write_generation(folder, manifest, write_files)
             self.path = folder
             self._generation = target.name
             self._pointer = read_pointer(folder)
@@ -756,9 +791,26 @@ class Index:
             )
         self.chunker_version = int(manifest.get("chunker_version", 0))
         self._contents = contents
+        if not self._changed:
+            self._keep_saved_baseline(contents, manifest)
         self._generation = generation.name
         self._pointer = pointer
         return True
+
+    def lacks_verdict_baseline(self) -> bool:
+        """True when the encoder has a calibration but the verdict's baseline for the
+        current contents is not known (not saved with the index, nor computed since): the
+        first verdict then computes it, about a second for the bundled report (the probe
+        questions are embedded and asked). A save records it."""
+        cached = self._verdict_baseline
+        known = cached is not None and cached[0] is self._contents
+        return self.encoder.name in ranking.CALIBRATIONS and not known
+
+    def _keep_saved_baseline(self, contents: _Contents, manifest: dict[str, Any]) -> None:
+        """Use the verdict baseline saved in the manifest, when it is there and current."""
+        saved = ranking.baseline_from_record(manifest.get("verdict_baseline"))
+        if saved is not None:
+            self._verdict_baseline = (contents, saved)
 
     @classmethod
     def load(
@@ -812,6 +864,7 @@ class Index:
         index = cls(encoder, settings, tokenizer, manifest.get("vector_index", "auto"))
         index.chunker_version = int(manifest.get("chunker_version", 0))
         index._contents = contents
+        index._keep_saved_baseline(contents, manifest)
         index.path = folder
         index._generation = generation.name
         index._pointer = pointer

@@ -365,6 +365,7 @@ class MilvusIndex:
         self._client = client
         # Whether the passages collection has the page fields (not in older stores).
         self._has_pages = True
+        self._verdict_baseline: ranking.Baseline | None = None
 
     # ---- opening --------------------------------------------------------------------
 
@@ -833,6 +834,7 @@ class MilvusIndex:
 
     def _write(self, entries: list[_Entry], bar: Any) -> None:
         """Replace the rows of these files: forget them, delete, insert, then record them."""
+        self._verdict_baseline = None
         location = self.location
         ids = [source_id(e.source) for e in entries]
         # From here until the last step the files are not recorded: a rerun redoes them.
@@ -1015,20 +1017,43 @@ class MilvusIndex:
         if self._milvus_fuses() and mode == "hybrid":
             hits = self._milvus_fused_hits(question, k)
             unjudged = ranking.Ranked(hits, [None] * len(hits), [])
-            return ranking.answer(question, Candidates.from_scores([]), unjudged, "")
+            return ranking.answer(
+                question, Candidates.from_scores([]), unjudged, "", self._baseline
+            )
         candidates = self._candidates(question, "all", k)
         ranked = ranking.rank(question, candidates, k, mode, self._get_passages)
-        return ranking.answer(question, candidates, ranked, self.encoder.name)
+        return ranking.answer(question, candidates, ranked, self.encoder.name, self._baseline)
+
+    def _baseline(self) -> ranking.Baseline:
+        """The verdict's baseline (see :func:`qa.ranking.probe_baseline`): computed on the
+        first verdict, then kept until this object writes to the store. Rows that other
+        processes add later are not in it until the store is loaded again: it is a
+        median over questions nothing answers, which a few more passages hardly move."""
+        if self._verdict_baseline is not None:
+            return self._verdict_baseline
+        probes = ranking.PROBE_QUESTIONS
+        vectors = self.encoder.encode_queries(list(probes))
+        vector_of = dict(zip(probes, vectors, strict=True))
+
+        def ask_probe(probe: str) -> tuple[Candidates, ranking.Ranked]:
+            candidates = self._candidates(probe, "all", 5, vector_of[probe])
+            return candidates, ranking.rank(probe, candidates, 5, "hybrid", self._get_passages)
+
+        self._verdict_baseline = ranking.probe_baseline(ask_probe, probes)
+        return self._verdict_baseline
 
     def _milvus_fuses(self) -> bool:
         if self.fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {self.fusion!r}; choose one of {FUSIONS}")
         return self.fusion == "milvus"
 
-    def _candidates(self, question: str, mode: str, k: int) -> Candidates:
+    def _candidates(
+        self, question: str, mode: str, k: int, query: np.ndarray | None = None
+    ) -> Candidates:
         """The candidates of a question with the scores the mode needs (``all``: every
         score): Milvus's best BM25 (k of them in keyword mode), paragraph and window
-        matches, as many as the core fetches."""
+        matches, as many as the core fetches. ``query`` is the question's vector when it
+        is embedded already."""
         if mode == "keyword":
             best = self._keyword_scores(question, k)
             return Candidates.from_scores(list(best), list(best.values()))
@@ -1037,7 +1062,8 @@ class MilvusIndex:
         if mode != "dense":
             keyword = self._keyword_scores(question, DENSE_CANDIDATES)
             numbers = self._number_matches(question)
-        query = self.encoder.encode_queries([question])[0]
+        if query is None:
+            query = self.encoder.encode_queries([question])[0]
         paragraph, complete, windows = self._dense_candidates(query)
         ids = list(dict.fromkeys([*paragraph, *windows, *keyword]))
         floor = min(paragraph.values()) if paragraph else 0.0

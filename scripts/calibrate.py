@@ -1,15 +1,22 @@
 """Fit and check the found / not-found verdict (``qa.ranking.CALIBRATIONS``) for an encoder.
 
 For every question of a group the bundled report's index is asked once (hybrid, k=5) and
-the verdict's features are read from that one search (``qa.ranking.verdict_features``).
-A logistic model over them is fitted on the development questions (labelled found) and
-the calibration off-topic questions (labelled not found); the questions held out of the
-fit check it. Prints the coefficients to record in ``qa/ranking.py`` and the table in
+the verdict's features are read from that one search (``qa.ranking.verdict_features``),
+relative to the index's baseline (``qa.ranking.probe_baseline``). A logistic model over
+them is fitted on the development questions and the English ones written from them
+(labelled found) and the off-topic questions (labelled not found); the questions held out
+of the fit check it. Prints the coefficients to record in ``qa/ranking.py`` and the table in
 README.md ("Found or not found").
 
     .venv/bin/python scripts/calibrate.py                 # the default encoder
     .venv/bin/python scripts/calibrate.py --model NAME    # another one (builds its index)
     .venv/bin/python scripts/calibrate.py --recorded      # the table of the recorded one
+    .venv/bin/python scripts/calibrate.py --cv            # cross-validated error, by feature set
+    .venv/bin/python scripts/calibrate.py --cmrc 300      # also another corpus: CMRC 2018 dev
+
+``--cmrc N`` asks every Nth-spaced CMRC question (N of them) against the index of the CMRC
+contexts (cached as by ``qa eval``), and the off-topic lists against the same index: the
+calibration, fitted on the report only, judged on a corpus it never saw.
 """
 
 from __future__ import annotations
@@ -28,24 +35,35 @@ from qa.encoders import DEFAULT_ENCODER
 from qa.evaluation import Question, read_tsv_questions
 
 DEV_QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "leping-dev.tsv"
-FEATURES = ("margin", "disagreement", "coverage", "cross_script")
+FEATURES = ("margin", "disagreement", "coverage", "cross_script", "best")
+CMRC = DEV_QUESTIONS.parent / "cmrc2018" / "cmrc2018_dev.json"
 
-# Not about the report: fitted as not found.
-OFF_TOPIC = [
-    "法国的首都是哪里？", "How do I bake bread?", "如何做红烧肉？", "太阳系有几颗行星？",
-    "谁写了《红楼梦》？", "What is the capital of Japan?", "Python怎么读取文件？", "明天会下雨吗？",
-    "世界上最高的山是什么？", "苹果手机多少钱？", "量子力学的基本原理是什么？",
-    "How tall is the Eiffel tower?", "足球世界杯冠军是谁？", "猫为什么喜欢睡觉？",
-    "今天晚上吃什么？", "Who won the 2018 World Cup?", "恐龙是怎么灭绝的？", "如何学好英语？",
-    "What is the speed of light?", "北京到上海的高铁要多久？",
-    "如何办理护照？", "高血压患者应该注意什么？", "怎样养多肉植物？", "北京故宫的门票多少钱？",
-    "电脑蓝屏怎么办？", "宋朝是哪一年建立的？", "怎么写一封求职信？", "马拉松全程多少公里？",
-    "新能源汽车的续航里程一般是多少？", "如何给猫洗澡？",
-    "What is the population of Canada?", "How do I reset my router?",
-    "Who painted the Mona Lisa?", "What is the boiling point of water?", "How do vaccines work?",
-    "What is the best programming language for beginners?", "When did World War II end?",
-    "How many calories are in an apple?", "What is the tallest building in the world?",
-    "How do I change a flat tire?",
+# Not about the report: fitted as not found. They are also the questions each index is
+# asked for the verdict's baseline (qa.ranking.PROBE_QUESTIONS).
+OFF_TOPIC = list(ranking.PROBE_QUESTIONS)
+# About the report, in English (question, text of the answering passage): fitted as found.
+# Written for the fit, from development questions (the development set has 3 in English).
+FITTED_ENGLISH = [
+    ("How much did industrial value added above designated size grow in 2020?",
+     "规模以上工业增加值增长4.5%"),
+    ("What were total retail sales of consumer goods in 2020?", "社会消费品零售总额完成148亿元"),
+    ("How many people were given nucleic acid tests?", "累计核酸检测9.03万人"),
+    ("How many people were put in centralised quarantine?", "集中隔离1773人"),
+    ("How much rent on state-owned property was waived?", "减免国有资产房屋租金335.73万元"),
+    ("How many new industrial enterprises above designated size were added?",
+     "全年新增规上工业企业19家"),
+    ("What is the family doctor contract fulfilment rate?", "家庭医生履约率100%"),
+    ("How many film screenings were taken to the countryside?", "送电影5041场"),
+    ("How many beautiful and liveable model villages were built?", "建设美丽宜居示范村35个"),
+    ("How many cadres and residents fought the flood?", "1.2万余干部群众奋战在抗洪一线"),
+    ("By how much did fixed asset investment grow in the 13th Five-Year Plan?",
+     "固定资产投资增长70.5%"),
+    ("How many kilometres of county and township roads will be resurfaced?", "县乡路面改造70公里"),
+    ("How many rural nursing homes will be renovated?", "完成10所农村敬老院改造升级"),
+    ("What is this year's target for consumer price inflation?", "居民消费价格总水平涨幅在3%左右"),
+    ("What does the term 'two violations' refer to?", "即违法用地、违法建设"),
+    ("How will people from the area be encouraged to come back and start businesses?",
+     "鼓励引导乡贤回乡创业"),
 ]  # fmt: skip
 # Held out of the fit: not about the report.
 HELD_OUT_OFF_TOPIC = [
@@ -126,7 +144,9 @@ def ask(index: qa.Index, group: str, question: Question | str) -> Row:
     contents = index._contents
     candidates = index._candidates(contents, text, "all")
     ranked = ranking.rank(text, candidates, 5, "hybrid", contents.passages_of)
-    features = ranking.verdict_features(text, candidates, ranked)
+    raw = ranking.verdict_features(text, candidates, ranked)
+    assert raw is not None
+    features = ranking.relative_features(text, raw, index._baseline(contents))
     assert features is not None
     rank = None
     if isinstance(question, Question):
@@ -134,7 +154,30 @@ def ask(index: qa.Index, group: str, question: Question | str) -> Row:
     return Row(group, text, isinstance(question, Question), rank, features)
 
 
-def fit(rows: list[Row]) -> ranking.Calibration:
+def cross_validated(
+    rows: list[Row], features: tuple[str, ...], repeats: int = 20
+) -> dict[str, float]:
+    """Share of questions misjudged in repeated 5-fold cross-validation, per group (same or
+    cross script, on or off topic), over the report's rows of every group but NEAR_TOPIC."""
+    rows = [r for r in rows if not r.group.startswith("same genre")]
+    rng = np.random.default_rng(0)
+    errors: dict[str, list[bool]] = {}
+    for _ in range(repeats):
+        fold = rng.integers(0, 5, len(rows))
+        for held in range(5):
+            train = [r for r, f in zip(rows, fold, strict=True) if f != held]
+            calibration = fit(train, features)
+            for row, f in zip(rows, fold, strict=True):
+                if f == held:
+                    key = ("English" if row.features["cross_script"] else "Chinese") + (
+                        ", on topic" if row.on_topic else ", off topic"
+                    )
+                    found = calibration.confidence(row.features) >= 0.5
+                    errors.setdefault(key, []).append(found != row.on_topic)
+    return {key: float(np.mean(value)) for key, value in sorted(errors.items())}
+
+
+def fit(rows: list[Row], features: tuple[str, ...] = FEATURES) -> ranking.Calibration:
     """A logistic regression of on-topic over the features (lightly regularised).
 
     Each of the four groups (same or cross script, on or off topic) weighs the same in
@@ -142,7 +185,7 @@ def fit(rows: list[Row]) -> ranking.Calibration:
     """
     from sklearn.linear_model import LogisticRegression
 
-    x = np.array([[row.features[name] for name in FEATURES] for row in rows])
+    x = np.array([[row.features[name] for name in features] for row in rows])
     y = np.array([row.on_topic for row in rows])
     group = [(row.features["cross_script"], row.on_topic) for row in rows]
     counts = {g: group.count(g) for g in set(group)}
@@ -152,8 +195,35 @@ def fit(rows: list[Row]) -> ranking.Calibration:
     weights = model.coef_[0] / scale
     return ranking.Calibration(
         intercept=round(float(model.intercept_[0]), 4),
-        weights={name: round(float(w), 4) for name, w in zip(FEATURES, weights, strict=True)},
+        weights={name: round(float(w), 4) for name, w in zip(features, weights, strict=True)},
     )
+
+
+def cmrc_table(calibration: ranking.Calibration, model: str, count: int) -> None:
+    """Judge CMRC 2018 questions and the off-topic lists against the CMRC contexts' index."""
+    from qa.evaluation import contexts_index, read_squad
+
+    questions, documents = read_squad(CMRC)
+    index = contexts_index(CMRC, documents, model, progress=True)
+    step = max(1, len(questions) // count)
+    groups: dict[str, list[Question] | list[str]] = {
+        "CMRC 2018 dev questions": questions[::step][:count],
+        "off-topic (fitted; the probes)": OFF_TOPIC,
+        "held out: off-topic": HELD_OUT_OFF_TOPIC,
+    }
+    print()
+    print(f"another corpus: the {len(documents)} CMRC 2018 dev contexts")
+    print("| questions | n | answer in top 3 | judged found | confidence: min / median / max |")
+    print("|---|---|---|---|---|")
+    for name, group in groups.items():
+        rows = [ask(index, name, q) for q in group]
+        confidence = [calibration.confidence(r.features) for r in rows]
+        top3 = sum(r.answer_rank is not None and r.answer_rank <= 3 for r in rows)
+        print(
+            f"| {name} | {len(rows)} | {top3 if rows[0].on_topic else '-'} "
+            f"| {sum(c >= 0.5 for c in confidence)} | {min(confidence):.2f} / "
+            f"{statistics.median(confidence):.2f} / {max(confidence):.2f} |"
+        )
 
 
 def main() -> int:
@@ -165,6 +235,12 @@ def main() -> int:
         "--recorded",
         action="store_true",
         help="judge with the calibration recorded in qa.ranking instead of the one fitted now",
+    )
+    parser.add_argument(
+        "--cv", action="store_true", help="print cross-validated errors with and without 'best'"
+    )
+    parser.add_argument(
+        "--cmrc", type=int, default=0, metavar="N", help="also judge N CMRC 2018 questions"
     )
     args = parser.parse_args()
     if not DEV_QUESTIONS.exists():
@@ -183,13 +259,14 @@ def main() -> int:
         "development, Chinese": [q for q in dev if not q.question.isascii()],
         "development, English": [q for q in dev if q.question.isascii()],
         "off-topic (fitted)": OFF_TOPIC,
+        "English about the report (fitted)": questions(FITTED_ENGLISH),
         "held out: English about the report": questions(HELD_OUT_ENGLISH),
         "held out: Chinese about the report": questions(HELD_OUT_CHINESE),
         "held out: off-topic": HELD_OUT_OFF_TOPIC,
         "same genre, not in the report": NEAR_TOPIC,
     }
     rows = [ask(index, name, q) for name, group in groups.items() for q in group]
-    fitted = [r for r in rows if r.group.startswith(("development", "off-topic"))]
+    fitted = [r for r in rows if r.group.startswith("development") or "(fitted)" in r.group]
     calibration = fit(fitted)
     if args.recorded:
         print(f"fitted now on {len(fitted)} questions (not used below): {calibration}")
@@ -219,6 +296,16 @@ def main() -> int:
             f"| {min(confidence):.2f} / {statistics.median(confidence):.2f} "
             f"/ {max(confidence):.2f} |"
         )
+    if args.cmrc and CMRC.exists():
+        cmrc_table(calibration, args.model, args.cmrc)
+    if args.cv:
+        print()
+        print("| features | " + " | ".join(cross_validated(rows, FEATURES)) + " | mean |")
+        print("|---|---|---|---|---|---|")
+        for features in (FEATURES, tuple(f for f in FEATURES if f != "best")):
+            errors = cross_validated(rows, features)
+            cells = " | ".join(f"{e:.3f}" for e in errors.values())
+            print(f"| {', '.join(features)} | {cells} | {np.mean(list(errors.values())):.3f} |")
     if args.show:
         for r in rows:
             values = " ".join(f"{k}={v:.3f}" for k, v in r.features.items())

@@ -102,6 +102,7 @@ def test_ask_matches_the_faiss_store_in_one_round_of_searches(
         calls.append(method)
         return real_call(method, *args, **kwargs)
 
+    store._baseline()  # the verdict's baseline is made once per version of the store
     monkeypatch.setattr(store, "_call", counting)
     for question in (*QUESTIONS, "How do I bake bread?"):
         expected = faiss_index.ask(question, k=3, mode=mode)
@@ -116,6 +117,16 @@ def test_ask_matches_the_faiss_store_in_one_round_of_searches(
         # In keyword mode passages that scored 0 tie, in each store's own order.
         assert [h.text for h in scored] == [h.text for h in expected.hits[: len(scored)]]
         assert got.answer == got.hits[0]
+
+
+def test_the_verdict_baseline_is_made_once_and_matches_the_faiss_one(store, faiss_index):
+    store._verdict_baseline = None
+    first = store._baseline()
+    assert store._baseline() is first
+    assert first.medians.keys() == {"han", "latin"}
+    expected = faiss_index._baseline(faiss_index._contents)
+    for script, medians in expected.medians.items():
+        assert first.medians[script] == pytest.approx(medians, abs=1e-4)
 
 
 def test_milvus_side_fusion_makes_no_judgement(store):

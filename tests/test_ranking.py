@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -175,3 +177,67 @@ def test_candidates_from_a_part_of_the_store_rank_like_the_whole():
     assert np.allclose(ranking.scores(part, "hybrid"), full[:2])
     assert np.allclose(whole.dense(), [0.925, 0.75, 0.7, 0.7])
     assert whole.windows_of(0) == {(0, 2): 0.95}
+
+
+def test_the_verdict_baseline_has_medians_per_script_of_the_probe_questions(report_index):
+    baseline = report_index._baseline(report_index._contents)
+    assert set(baseline.medians) == {"han", "latin"}
+    for medians in baseline.medians.values():
+        assert set(medians) == set(ranking.RELATIVE_FEATURES)
+    # Off-topic questions score their best windows lower in English than in Chinese.
+    assert baseline.medians["latin"]["best"] < baseline.medians["han"]["best"]
+    assert baseline.of("Who?") is baseline.medians["latin"]
+    assert baseline.of("谁？") is baseline.medians["han"]
+
+
+def test_features_are_relative_to_the_baseline():
+    baseline = ranking.Baseline({"han": {"margin": 0.01, "coverage": 0.1, "best": 0.8}})
+    raw = {"margin": 0.03, "disagreement": 1.0, "coverage": 0.5, "cross_script": 0.0, "best": 0.9}
+    relative = ranking.relative_features("问题？", raw, baseline)
+    assert relative == pytest.approx(
+        {"margin": 0.02, "disagreement": 1.0, "coverage": 0.4, "cross_script": 0.0, "best": 0.1}
+    )
+    # English questions fall back to the Chinese medians when there are no English probes.
+    assert ranking.relative_features("Why?", raw, baseline) == relative
+    assert ranking.relative_features("问题？", raw, ranking.Baseline({})) is None
+
+
+def test_a_saved_index_keeps_its_verdict_baseline(tmp_path, monkeypatch):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("水库蓄水量达到1.2亿立方米。\n\n新建公路88公里。", encoding="utf-8")
+    index = qa.Index.build([docs])
+    assert index.lacks_verdict_baseline()
+    index.save(tmp_path / "index")
+    manifest = json.loads(next((tmp_path / "index").glob("gen-*/manifest.json")).read_text())
+    saved = ranking.baseline_from_record(manifest["verdict_baseline"])
+    assert saved == index._baseline(index._contents)
+
+    loaded = qa.Index.load(tmp_path / "index")
+    assert not loaded.lacks_verdict_baseline()
+    asked: list[list[str]] = []
+    real = loaded.encoder.encode_queries
+    monkeypatch.setattr(
+        loaded.encoder, "encode_queries", lambda texts: asked.append(texts) or real(texts)
+    )
+    answer = loaded.ask("新建了多少公里公路？")
+    assert asked == [["新建了多少公里公路？"]]  # the probes are not asked again
+    assert answer.found is True
+
+
+def test_a_stale_baseline_record_is_not_used():
+    medians = {"han": {"margin": 0.0, "coverage": 0.0, "best": 0.8}}
+    record = ranking.baseline_record(ranking.Baseline(medians))
+    assert ranking.baseline_from_record(record) is not None
+    assert ranking.baseline_from_record({**record, "version": ranking.BASELINE_VERSION + 1}) is None
+    assert ranking.baseline_from_record({**record, "probes": "0" * 16}) is None
+    assert ranking.baseline_from_record({**record, "medians": {"han": {"margin": 1}}}) is None
+    assert ranking.baseline_from_record(None) is None
+
+
+def test_coverage_leaves_out_question_words():
+    question = "What is the capital of Japan?"
+    assert ranking.coverage(question, "the capital of the province is") == 0.5
+    assert ranking.coverage(question, "It is one of the best.") == 0.0
+    assert ranking.coverage("乐平的面积是多少？", "是多少呢") == 0.0
+    assert ranking.coverage("乐平的面积是多少？", "乐平市面积1973平方公里") == 1.0
