@@ -1,98 +1,102 @@
-"""The answer line: the sentence rule of ``qa.search.answering_sentence`` against the one
-before it, in one run on the bundled report's index (hybrid, top 10).
+"""The answer line with and without the answer-type bonus of
+``qa.search.answering_sentence``, in one run (hybrid, top 10).
 
-Before: a sentence's dense part was the mean of the windows that hold it, so a first (or
-last) sentence, held by one window, was judged by that window alone while the sentence it
-shares the window with was also judged by its other, weaker window; English questions
-(no shared words with the Chinese text) got the first sentence. Now, when no sentence shares
-a word with the question, a missing window counts as the weakest of the passage's windows.
-Every question is asked with both rules in turn.
-"answer line": of the questions whose answering passage is in the top 10, how many have
-the answer text in that hit's sentence; "lost / gained" compares the two per question.
+A sentence that holds what the question asks for (a number for 多少, a date for 哪一年, a
+person's name for 谁, a place for 哪里; ``qa.search.asked_type``) gets
+``ANSWER_TYPE_BONUS`` added to its answering score. Every question is asked with each
+bonus in turn (the first is the baseline). "answer line": of the questions whose answering
+passage is in the top 10, how many have the answer text in that hit's sentence; "lost /
+gained" compares each bonus with the baseline, question by question. The bundled report's
+question sets, and with ``--cmrc N`` the first N questions of CMRC 2018 dev (its answer
+spans; its contexts' index is cached as by ``qa eval``).
 
-    python benchmarks/answer_line.py
+    python benchmarks/answer_line.py                       # baseline 0 against the default
+    python benchmarks/answer_line.py --bonus 0,0.15,0.3,0.5 --cmrc 3219
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
+from collections import Counter
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import format_table, report_question_sets  # noqa: E402
+from common import REPO, format_table, report_question_sets  # noqa: E402
 
 import qa  # noqa: E402
-from qa import ranking, search  # noqa: E402
-from qa.chunking import Passage, search_key  # noqa: E402
-from qa.evaluation import Question  # noqa: E402
-from qa.lexical import tokenize  # noqa: E402
+from qa import search  # noqa: E402
+from qa.chunking import search_key  # noqa: E402
+from qa.encoders import DEFAULT_ENCODER  # noqa: E402
+from qa.evaluation import Question, contexts_index, read_squad  # noqa: E402
+
+CMRC = REPO.parent / "shared" / "eval" / "cmrc2018" / "cmrc2018_dev.json"
 
 
-def previous_rule(
-    passage: Passage, question: str, window_scores: dict[tuple[int, int], float]
-) -> tuple[int, int]:
-    """The answering sentence as chosen before: mean of the windows that hold it."""
-    spans = passage.sentences or ((0, len(passage.text)),)
-    if len(spans) == 1:
-        return spans[0]
-    query_tokens = set(tokenize(question, "bigram"))
-    overlap = np.zeros(len(spans))
-    total = sum(1.0 if len(t) > 1 else 0.25 for t in query_tokens)
-    for i, (start, end) in enumerate(spans):
-        shared = query_tokens & set(tokenize(passage.text[start:end], "bigram"))
-        if query_tokens:
-            overlap[i] = sum(1.0 if len(t) > 1 else 0.25 for t in shared) / total
-    dense = np.zeros(len(spans))
-    if window_scores:
-        sums = np.zeros(len(spans))
-        counts = np.zeros(len(spans))
-        for (first, last), score in window_scores.items():
-            sums[first:last] += score
-            counts[first:last] += 1
-        dense = search.min_max(np.where(counts > 0, sums / np.maximum(counts, 1), 0.0))
-    lengths = np.array([len(passage.text[start:end].strip()) for start, end in spans])
-    prior = np.where(lengths < search.SHORT_SENTENCE_CHARS, search.SHORT_SENTENCE_PRIOR, 1.0)
-    return spans[int(np.argmax((overlap + dense) * prior))]
-
-
-def line_holds_answer(index: qa.Index, question: Question) -> bool | None:
-    """None when no top-10 hit answers; else whether that hit's sentence holds the answer."""
+def line_holds_answer(index: Any, question: Question, answers: list[str]) -> bool | None:
+    """None when no top-10 hit answers; else whether that hit's sentence holds an answer."""
     hits = index.search(question.question, k=10)
     hit = next((h for h in hits if question.is_answered_by(h)), None)
     if hit is None:
         return None
-    key, line = search_key(question.answer), search_key(hit.sentence)
-    return key in line or line in key
+    line = search_key(hit.sentence)
+    return any(search_key(a) in line or line in search_key(a) for a in answers if a.strip())
+
+
+def cmrc_questions(limit: int) -> tuple[Any, list[tuple[Question, list[str]]]]:
+    """The CMRC contexts' index and the first ``limit`` questions with their answer texts."""
+    questions, documents = read_squad(CMRC)
+    data = json.loads(CMRC.read_text(encoding="utf-8"))
+    answers = {
+        qa_["question"]: [a["text"] for a in qa_["answers"]]
+        for article in data["data"]
+        for paragraph in article["paragraphs"]
+        for qa_ in paragraph["qas"]
+    }
+    index = contexts_index(CMRC, documents, DEFAULT_ENCODER, progress=True)
+    return index, [(q, answers.get(q.question, [])) for q in questions[:limit]]
 
 
 def main() -> int:
-    """Print the before/after answer-line table."""
-    index = qa.default_index()
-    sets: dict[str, list[Question]] = report_question_sets()
-    rules = {"before": previous_rule, "now": search.answering_sentence}
-    current = ranking.answering_sentence
+    """Print the answer-line table for each bonus."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--bonus", default=f"0,{search.ANSWER_TYPE_BONUS}")
+    parser.add_argument("--cmrc", type=int, default=0, help="also the first N CMRC questions")
+    args = parser.parse_args()
+    bonuses = [float(b) for b in args.bonus.split(",")]
+    sets: list[tuple[str, Any, list[tuple[Question, list[str]]]]] = []
+    report = qa.default_index()
+    for name, questions in report_question_sets().items():
+        sets.append((name, report, [(q, [q.answer]) for q in questions]))
+    if args.cmrc and CMRC.exists():
+        index, pairs = cmrc_questions(args.cmrc)
+        sets.append((f"CMRC 2018 dev, first {len(pairs)}", index, pairs))
+    kept = search.ANSWER_TYPE_BONUS
     rows = []
-    for name, questions in sets.items():
-        results: dict[str, list[bool | None]] = {"before": [], "now": []}
-        for question in questions:
-            for rule, function in rules.items():
-                ranking.answering_sentence = function
+    for name, index, pairs in sets:
+        results: dict[float, list[bool | None]] = {b: [] for b in bonuses}
+        for question, answers in pairs:
+            for bonus in bonuses:
+                search.ANSWER_TYPE_BONUS = bonus
                 try:
-                    results[rule].append(line_holds_answer(index, question))
+                    results[bonus].append(line_holds_answer(index, question, answers))
                 finally:
-                    ranking.answering_sentence = current
-        pairs = list(zip(results["before"], results["now"], strict=True))
-        lost = sum(bool(a) and not b for a, b in pairs)
-        gained = sum(bool(b) and not a for a, b in pairs)
-        for rule in rules:
-            found = sum(r is not None for r in results[rule])
-            change = f"-{lost} / +{gained}" if rule == "now" else ""
-            rows.append([name, rule, len(questions), f"{sum(map(bool, results[rule]))}/{found}",
-                         change])  # fmt: skip
-    print(format_table(["questions", "rule", "n", "answer line", "lost / gained"], rows))
+                    search.ANSWER_TYPE_BONUS = kept
+        kinds = Counter(search.asked_type(q.question) or "-" for q, _ in pairs)
+        asked = ", ".join(f"{k} {n}" for k, n in kinds.most_common())
+        base = results[bonuses[0]]
+        for bonus in bonuses:
+            mine = results[bonus]
+            lost = sum(bool(a) and not b for a, b in zip(base, mine, strict=True))
+            gained = sum(bool(b) and not a for a, b in zip(base, mine, strict=True))
+            found = sum(r is not None for r in mine)
+            change = "" if bonus == bonuses[0] else f"-{lost} / +{gained}"
+            rows.append([name, bonus, len(pairs), f"{sum(map(bool, mine))}/{found}", change,
+                         asked if bonus == bonuses[0] else ""])  # fmt: skip
+    print(format_table(["questions", "bonus", "n", "answer line", "lost / gained", "asks"], rows))
     return 0
 
 

@@ -9,6 +9,7 @@ answering passage is in the top 10, how many have the answer text in that hit's 
 
     python benchmarks/lead_in_prior.py                     # dev questions, English held-out
     python benchmarks/lead_in_prior.py --cmrc-contexts 250  # + CMRC 2018 (index of cmrc_sweep.py)
+    python benchmarks/lead_in_prior.py --cmrc-contexts 848  # all: the index qa eval caches
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 from calibrate import HELD_OUT_CHINESE, HELD_OUT_ENGLISH  # noqa: E402
-from cmrc_sweep import build_or_load, default_folder, load_cmrc  # noqa: E402
+from cmrc_sweep import CMRC_DEV, build_or_load, default_folder, load_cmrc  # noqa: E402
 from common import DEV_QUESTIONS, format_table  # noqa: E402
 
 import qa  # noqa: E402
 from qa import ranking, search  # noqa: E402
 from qa.chunking import search_key  # noqa: E402
-from qa.evaluation import Question, read_tsv_questions  # noqa: E402
+from qa.encoders import DEFAULT_ENCODER  # noqa: E402
+from qa.evaluation import Question, contexts_index, read_tsv_questions  # noqa: E402
 
 
 def answer_rank(index: qa.Index, question: Question) -> tuple[int | None, bool]:
@@ -105,7 +107,10 @@ def main() -> int:
     sets["held-out Chinese (scripts/calibrate.py)"] = (report, chinese)
     if args.cmrc_contexts:
         questions, documents = load_cmrc(contexts=args.cmrc_contexts)
-        index, _ = build_or_load(documents, default_folder(args.cmrc_contexts))
+        if len(documents) == len(load_cmrc()[1]):  # all of them: the index qa eval caches
+            index = contexts_index(CMRC_DEV, documents, DEFAULT_ENCODER, progress=True)
+        else:
+            index, _ = build_or_load(documents, default_folder(args.cmrc_contexts))
         sets[f"CMRC 2018 dev, first {args.cmrc_contexts} contexts"] = (index, questions)
     headers = ["questions", "run", "n", "R@1", "R@5", "MRR@10", "answer line",
                "top 1 lost/gained", "top 5 lost/gained"]  # fmt: skip

@@ -586,18 +586,13 @@ class Index:
         if cached is not None and cached[0] is contents:
             return cached[1]
 
-        probes = ranking.PROBE_QUESTIONS
-        vectors = checked_vectors(
-            self.encoder.encode_queries(list(probes)), len(probes), self.encoder.dim,
-            self.encoder.name,
-        )  # fmt: skip
-        vector_of = dict(zip(probes, vectors, strict=True))
+        vector_of = ranking.probe_vectors(self.encoder)
 
         def ask_probe(probe: str) -> tuple[Candidates, ranking.Ranked]:
             candidates = self._candidates(contents, probe, "all", vector_of[probe][None, :])
             return candidates, ranking.rank(probe, candidates, 5, "hybrid", contents.passages_of)
 
-        baseline = ranking.probe_baseline(ask_probe, probes)
+        baseline = ranking.probe_baseline(ask_probe)
         self._verdict_baseline = (contents, baseline)
         return baseline
 

@@ -9,6 +9,7 @@ search-engine segmentation. Both were measured on the development questions (see
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import unicodedata
@@ -43,12 +44,31 @@ def _bigram_tokens(text: str) -> list[str]:
     return tokens
 
 
+def _quiet_jieba() -> None:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)  # not "Building prefix dict ..." on every first use
+
+
 def _jieba_tokens(text: str) -> list[str]:
     import jieba
 
+    _quiet_jieba()
     with _jieba_lock:  # jieba's lazy dictionary load is not thread-safe
         words = jieba.lcut_for_search(text)
     return [w for w in (word.strip() for word in words) if w and _WORD.search(w)]
+
+
+def name_tags(text: str) -> set[str]:
+    """The kinds of proper names jieba's part-of-speech tagger finds in text: ``person``
+    (tags nr, nrfg, nrt), ``place`` (ns) and ``organisation`` (nt)."""
+    import jieba.posseg
+
+    _quiet_jieba()
+    with _jieba_lock:
+        pairs = jieba.posseg.lcut(text)
+    kinds = {"nr": "person", "nrfg": "person", "nrt": "person", "ns": "place", "nt": "organisation"}
+    return {kinds[pair.flag] for pair in pairs if pair.flag in kinds}
 
 
 def tokenize(text: str, tokenizer: str = DEFAULT_TOKENIZER) -> list[str]:

@@ -1031,15 +1031,13 @@ class MilvusIndex:
         median over questions nothing answers, which a few more passages hardly move."""
         if self._verdict_baseline is not None:
             return self._verdict_baseline
-        probes = ranking.PROBE_QUESTIONS
-        vectors = self.encoder.encode_queries(list(probes))
-        vector_of = dict(zip(probes, vectors, strict=True))
+        vector_of = ranking.probe_vectors(self.encoder)
 
         def ask_probe(probe: str) -> tuple[Candidates, ranking.Ranked]:
             candidates = self._candidates(probe, "all", 5, vector_of[probe])
             return candidates, ranking.rank(probe, candidates, 5, "hybrid", self._get_passages)
 
-        self._verdict_baseline = ranking.probe_baseline(ask_probe, probes)
+        self._verdict_baseline = ranking.probe_baseline(ask_probe)
         return self._verdict_baseline
 
     def _milvus_fuses(self) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from qa.chunking import Passage
+from qa.encoders import Encoder, checked_vectors
 from qa.lexical import tokenize
 from qa.search import KEYWORD_WEIGHT, Hit, answering_sentence, fuse
 
@@ -475,6 +477,28 @@ def baseline_from_record(record: object) -> Baseline | None:
 
 def _probes_checksum() -> str:
     return hashlib.sha256("\n".join(PROBE_QUESTIONS).encode("utf-8")).hexdigest()[:16]
+
+
+_probe_vectors: dict[tuple[str, int], np.ndarray] = {}
+_probe_lock = threading.Lock()
+
+
+def probe_vectors(encoder: Encoder) -> dict[str, np.ndarray]:
+    """The PROBE_QUESTIONS' vectors by the encoder, by question: embedded once per process
+    and encoder (only calibrated encoders need them, and their names fix their weights)."""
+    key = (encoder.name, encoder.dim)
+    with _probe_lock:
+        vectors = _probe_vectors.get(key)
+        if vectors is None:
+            vectors = checked_vectors(
+                encoder.encode_queries(list(PROBE_QUESTIONS)),
+                len(PROBE_QUESTIONS),
+                encoder.dim,
+                encoder.name,
+            )
+            vectors.setflags(write=False)
+            _probe_vectors[key] = vectors
+    return dict(zip(PROBE_QUESTIONS, vectors, strict=True))
 
 
 def probe_baseline(

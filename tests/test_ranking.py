@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import qa
-from qa import ranking
+from qa import ranking, search
 from qa.chunking import Passage, split_sentences
 from qa.encoders import BUNDLED_MINILM, DEFAULT_ENCODER, load_encoder
 
@@ -241,3 +241,47 @@ def test_coverage_leaves_out_question_words():
     assert ranking.coverage(question, "It is one of the best.") == 0.0
     assert ranking.coverage("乐平的面积是多少？", "是多少呢") == 0.0
     assert ranking.coverage("乐平的面积是多少？", "乐平市面积1973平方公里") == 1.0
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("谁作的报告？", "person"),
+        ("Who delivered the report?", "person"),
+        ("这份报告是哪天作的？", "date"),
+        ("When did it open?", "date"),
+        ("乐平在哪里？", "place"),
+        ("累计核酸检测了多少人？", "number"),
+        ("How many schools were built?", "number"),
+        ("什么是三讲一评？", None),
+    ],
+)
+def test_what_a_question_asks_for(question, kind):
+    assert search.asked_type(question) == kind
+
+
+def test_what_a_sentence_holds():
+    assert search.holds_type("市人民政府市长 高翔", "person")
+    assert not search.holds_type("政府工作报告", "person")
+    assert search.holds_type("（2021年4月13日在乐平市第六届人民代表大会第六次会议上）", "date")
+    assert not search.holds_type("各位代表：", "date")
+    assert search.holds_type("新建公路88公里", "number")
+    assert search.holds_type("新增学位一千二百个", "number")
+    assert not search.holds_type("扫黑除恶专项斗争成效明显", "number")
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "answer"),
+    [
+        ("组长由小组推选产生。现任组长张伟。", "谁是组长？", "现任组长张伟。"),
+        ("会议议程共有五项开幕内容。会议4月13日开幕。", "会议哪天开幕？", "会议4月13日开幕。"),
+    ],
+)
+def test_the_sentence_that_holds_what_is_asked_for_wins_a_tie(text, question, answer, monkeypatch):
+    # Both sentences share the same words with the question and no windows are scored.
+    monkeypatch.setattr(search, "ANSWER_TYPE_BONUS", 0.0)
+    start, end = ranking.answering_sentence(passage(text), question, {})
+    assert text[start:end] != answer  # a tie goes to the first sentence
+    monkeypatch.undo()
+    start, end = ranking.answering_sentence(passage(text), question, {})
+    assert text[start:end] == answer
