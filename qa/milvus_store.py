@@ -52,6 +52,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import time
@@ -93,8 +94,12 @@ from qa.search import KEYWORD_WEIGHT, Hit, answering_sentence, check_query
 PathLike = str | os.PathLike[str]
 ProgressCallback = Callable[[int, int], None]
 
+log = logging.getLogger(__name__)
+
 # Version of the collection layout below; a store of another version is refused.
 FORMAT_VERSION = 1
+# The passages collection's property holding the verdict's baseline (MilvusIndex._baseline).
+BASELINE_PROPERTY = "qa.verdict_baseline"
 DEFAULT_COLLECTION = "qa"
 LITE_PREFIX = "milvus-lite:"
 SERVER_SCHEMES = {"milvus": "http", "milvus+http": "http", "milvus+https": "https"}
@@ -525,6 +530,7 @@ class MilvusIndex:
         index._has_pages = properties.get("qa.pages") == "1"
         for name in (location.collection, location.windows, location.source_table):
             index._call("load_collection", name)
+        index._keep_recorded_baseline(properties)
         return index
 
     def _create_collections(self) -> None:
@@ -1026,7 +1032,9 @@ class MilvusIndex:
 
     def _baseline(self) -> ranking.Baseline:
         """The verdict's baseline (see :func:`qa.ranking.probe_baseline`): computed on the
-        first verdict, then kept until this object writes to the store. Rows that other
+        first verdict, then kept until this object writes to the store, and recorded in the
+        passages collection's properties with the sources it was computed on, so that a
+        later load of the unchanged store does not ask the probes again. Rows that other
         processes add later are not in it until the store is loaded again: it is a
         median over questions nothing answers, which a few more passages hardly move."""
         if self._verdict_baseline is not None:
@@ -1037,8 +1045,36 @@ class MilvusIndex:
             candidates = self._candidates(probe, "all", 5, vector_of[probe])
             return candidates, ranking.rank(probe, candidates, 5, "hybrid", self._get_passages)
 
-        self._verdict_baseline = ranking.probe_baseline(ask_probe)
-        return self._verdict_baseline
+        before = self._contents_fingerprint()
+        baseline = ranking.probe_baseline(ask_probe)
+        if self._contents_fingerprint() == before:  # no writer changed the store meanwhile
+            record = {**ranking.baseline_record(baseline), "contents": before}
+            try:
+                self._call(
+                    "alter_collection_properties",
+                    self.location.collection,
+                    properties={BASELINE_PROPERTY: json.dumps(record)},
+                )
+            except IndexStoreError as exc:  # answering matters more than the record
+                log.warning("%s: the verdict's baseline was not recorded: %s", self.uri, exc)
+        self._verdict_baseline = baseline
+        return baseline
+
+    def _contents_fingerprint(self) -> str:
+        """A checksum of the indexed sources (names, checksums, passage counts)."""
+        rows = sorted((i.source, i.sha256, i.passages) for i in self._source_rows().values())
+        return hashlib.sha256(json.dumps(rows).encode("utf-8")).hexdigest()[:16]
+
+    def _keep_recorded_baseline(self, properties: dict[str, str]) -> None:
+        """Use the baseline recorded in the properties when the sources are still those."""
+        if self.encoder.name not in ranking.CALIBRATIONS or BASELINE_PROPERTY not in properties:
+            return
+        try:
+            record = json.loads(properties[BASELINE_PROPERTY])
+        except ValueError:
+            return
+        if isinstance(record, dict) and record.get("contents") == self._contents_fingerprint():
+            self._verdict_baseline = ranking.baseline_from_record(record)
 
     def _milvus_fuses(self) -> bool:
         if self.fusion not in FUSIONS:

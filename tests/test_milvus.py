@@ -129,6 +129,30 @@ def test_the_verdict_baseline_is_made_once_and_matches_the_faiss_one(store, fais
         assert first.medians[script] == pytest.approx(medians, abs=1e-4)
 
 
+def test_a_reloaded_store_answers_from_its_recorded_baseline(tmp_path, monkeypatch):
+    uri = f"milvus-lite:{tmp_path / 'store.db'}"
+    folder = write_docs(tmp_path / "docs")
+    MilvusIndex.build([folder], uri=uri).ask("乐平市面积多大？")  # computes and records it
+    reopened = MilvusIndex.load(uri)
+    assert reopened._verdict_baseline is not None
+    calls: list[str] = []
+    real_call = reopened._call
+
+    def counting(method, *args, **kwargs):
+        calls.append(method)
+        return real_call(method, *args, **kwargs)
+
+    monkeypatch.setattr(reopened, "_call", counting)
+    assert reopened.ask("乐平市面积多大？").found in (True, False)
+    assert calls == ["search", "search", "search", "get"], calls
+    monkeypatch.undo()
+
+    (folder / "new.txt").write_text("新建公路88公里。", encoding="utf-8")
+    reopened.add([folder])
+    assert reopened._verdict_baseline is None  # a write forgets it
+    assert MilvusIndex.load(uri)._verdict_baseline is None  # the record names other sources
+
+
 def test_milvus_side_fusion_makes_no_judgement(store):
     store.fusion = "milvus"
     try:
