@@ -39,6 +39,7 @@ import shutil
 import tempfile
 import threading
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -1431,6 +1432,15 @@ def parse_auth(auth: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def quiet_gradio_queue_warning() -> None:
+    """Silence the deprecation warning pandas 3 gives when Gradio's queue builds its
+    statistics (``gradio/queueing.py`` passes ``infer_objects(copy=False)``): under load it
+    came up in the server log with nothing for a user or operator to act on."""
+    warnings.filterwarnings(
+        "ignore", message="The copy keyword is deprecated", module=r"gradio\.queueing"
+    )
+
+
 def serve(
     index_dir: str | os.PathLike[str] | None = None,
     host: str = "127.0.0.1",
@@ -1462,6 +1472,7 @@ def serve(
             )
         log.warning("serving on %s with no authentication", " and ".join(exposed))
     check_lang(lang)
+    quiet_gradio_queue_warning()
     demo = build_app(index_dir, store, lang)
     try:
         _, local_url, share_url = demo.launch(

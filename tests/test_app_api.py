@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -647,3 +648,23 @@ def test_concurrent_questions_are_all_answered(url):
         thread.join(timeout=120)
     assert sorted(results) == list(range(len(questions)))
     assert all(len(hits) == 3 for hits in results.values())
+
+
+def test_the_gradio_queue_statistics_warning_is_silenced_for_the_server():
+    from gradio.queueing import Queue
+
+    from qa.app import quiet_gradio_queue_warning
+
+    def warned() -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if quieted:
+                quiet_gradio_queue_warning()  # put in front of "always"
+            Queue._get_df([{"a": 1, "b": None}])
+        return [str(w.message) for w in caught if "copy keyword" in str(w.message)]
+
+    quieted = False
+    if not warned():
+        pytest.skip("this pandas does not warn about infer_objects(copy=False)")
+    quieted = True
+    assert warned() == []
