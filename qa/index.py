@@ -586,13 +586,11 @@ class Index:
         if cached is not None and cached[0] is contents:
             return cached[1]
 
-        vector_of = ranking.probe_vectors(self.encoder)
-
-        def ask_probe(probe: str) -> tuple[Candidates, ranking.Ranked]:
-            candidates = self._candidates(contents, probe, "all", vector_of[probe][None, :])
-            return candidates, ranking.rank(probe, candidates, 5, "hybrid", contents.passages_of)
-
-        baseline = ranking.probe_baseline(ask_probe)
+        baseline = ranking.probe_baseline(
+            lambda probe, vector: self._candidates(contents, probe, "all", vector[None, :]),
+            contents.passages_of,
+            self.encoder,
+        )
         self._verdict_baseline = (contents, baseline)
         return baseline
 
@@ -795,8 +793,8 @@ class Index:
     def lacks_verdict_baseline(self) -> bool:
         """True when the encoder has a calibration but the verdict's baseline for the
         current contents is not known (not saved with the index, nor computed since): the
-        first verdict then computes it, 1.7-2.6 s for the bundled report here (the probe
-        questions are embedded and asked). A save records it."""
+        first verdict then computes it, 0.29 s for the bundled report here (the probe
+        questions are embedded, once per process, and asked). A save records it."""
         cached = self._verdict_baseline
         known = cached is not None and cached[0] is self._contents
         return self.encoder.name in ranking.CALIBRATIONS and not known

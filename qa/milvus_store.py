@@ -1039,14 +1039,12 @@ class MilvusIndex:
         median over questions nothing answers, which a few more passages hardly move."""
         if self._verdict_baseline is not None:
             return self._verdict_baseline
-        vector_of = ranking.probe_vectors(self.encoder)
-
-        def ask_probe(probe: str) -> tuple[Candidates, ranking.Ranked]:
-            candidates = self._candidates(probe, "all", 5, vector_of[probe])
-            return candidates, ranking.rank(probe, candidates, 5, "hybrid", self._get_passages)
-
         before = self._contents_fingerprint()
-        baseline = ranking.probe_baseline(ask_probe)
+        baseline = ranking.probe_baseline(
+            lambda probe, vector: self._candidates(probe, "all", 5, vector),
+            self._get_passages,
+            self.encoder,
+        )
         if self._contents_fingerprint() == before:  # no writer changed the store meanwhile
             record = {**ranking.baseline_record(baseline), "contents": before}
             try:

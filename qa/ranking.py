@@ -15,7 +15,7 @@ import math
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ import numpy as np
 from qa.chunking import Passage
 from qa.encoders import Encoder, checked_vectors
 from qa.lexical import tokenize
-from qa.search import KEYWORD_WEIGHT, Hit, answering_sentence, fuse
+from qa.search import KEYWORD_WEIGHT, Hit, answering_sentence, fuse, token_weight
 
 # Passages fetched beyond k in hybrid mode so that the informativeness prior can reorder
 # them (a damped lead-in makes room for the next passage).
@@ -312,24 +312,22 @@ def make_hit(rank: int, score: float, passage: Passage, start: int, end: int) ->
     )
 
 
-def rank(
-    question: str,
+def best_candidates(
     candidates: Candidates,
     k: int,
     mode: str,
     passages_of: Callable[[list[int]], Mapping[int, Passage]],
     keyword_weight: float = KEYWORD_WEIGHT,
-) -> Ranked:
-    """The k best candidates as hits, best first.
+) -> list[tuple[int, float, Passage]]:
+    """The k best candidates, best first: (candidate position, final score, passage).
 
     ``passages_of`` returns the passages of the given keys (a key missing from its answer,
     deleted since the search, is left out). In hybrid mode the fused scores of the best
     ``k + PRIOR_DEPTH`` are multiplied by :func:`informativeness` before the cut.
     """
     if not len(candidates):
-        return Ranked([], [], [])
+        return []
     values = scores(candidates, mode, keyword_weight)
-    dense = candidates.dense()
     depth = k + PRIOR_DEPTH if mode == "hybrid" else k
     order = np.argsort(-values, kind="stable")[:depth]
     passages = passages_of([int(candidates.keys[n]) for n in order])
@@ -339,15 +337,28 @@ def rank(
         for n in present:
             final[n] *= informativeness(passages[int(candidates.keys[n])])
         present.sort(key=lambda n: -final[n])  # stable: ties keep the fused order
+    return [(n, final[n], passages[int(candidates.keys[n])]) for n in present[:k]]
+
+
+def rank(
+    question: str,
+    candidates: Candidates,
+    k: int,
+    mode: str,
+    passages_of: Callable[[list[int]], Mapping[int, Passage]],
+    keyword_weight: float = KEYWORD_WEIGHT,
+) -> Ranked:
+    """The k best candidates (:func:`best_candidates`) as hits with their answering
+    sentences, best first."""
+    dense = candidates.dense()
     hits: list[Hit] = []
     dense_of: list[float | None] = []
     kept: list[Passage] = []
-    for n in present[:k]:
-        passage = passages[int(candidates.keys[n])]
+    for n, score, passage in best_candidates(candidates, k, mode, passages_of, keyword_weight):
         # Keyword mode reads no vectors, even when ask fetched them for its verdict.
         windows = candidates.windows_of(n) if mode != "keyword" else {}
         start, end = answering_sentence(passage, question, windows)
-        hits.append(make_hit(len(hits) + 1, final[n], passage, start, end))
+        hits.append(make_hit(len(hits) + 1, score, passage, start, end))
         dense_of.append(None if dense is None else float(dense[n]))
         kept.append(passage)
     return Ranked(hits, dense_of, kept)
@@ -364,8 +375,7 @@ def coverage(question: str, text: str, tokenizer: str = "bigram") -> float:
     if not wanted:
         return 0.0
     have = set(tokenize(text, tokenizer))
-    total = sum(1.0 if len(t) > 1 else 0.25 for t in wanted)
-    return sum(1.0 if len(t) > 1 else 0.25 for t in wanted & have) / total
+    return token_weight(wanted & have) / token_weight(wanted)
 
 
 def main_script(text: str) -> str:
@@ -382,9 +392,10 @@ def main_script(text: str) -> str:
 
 
 def verdict_features(
-    question: str, candidates: Candidates, ranked: Ranked
+    question: str, candidates: Candidates, passages: Sequence[Passage]
 ) -> dict[str, float] | None:
-    """The scores the verdict reads, from the one search; None without dense scores.
+    """The scores the verdict reads, from the one search and its ranked ``passages``
+    (best first); None without dense scores or passages.
 
     - ``margin``: how far the best match stands out of the next best: the best
       sentence-window score minus the mean of the MARGIN_WINDOWS best (passage vectors
@@ -409,7 +420,7 @@ def verdict_features(
     The verdict reads margin, coverage and best relative to the index's
     :class:`Baseline` (see :func:`relative_features`).
     """
-    if candidates.paragraph is None or not ranked.hits:
+    if candidates.paragraph is None or not passages:
         return None
     paragraph = candidates.paragraph
     if len(candidates.window_scores):
@@ -423,9 +434,9 @@ def verdict_features(
     leading = np.sort(fetched)[::-1][:MARGIN_WINDOWS]
     margin = float(leading[0] - leading.mean())
     overlap = max(
-        coverage(question, f"{p.section_path}\n{p.text}") for p in ranked.passages[:VERDICT_DEPTH]
+        coverage(question, f"{p.section_path}\n{p.text}") for p in passages[:VERDICT_DEPTH]
     )
-    cross = float(main_script(question) != main_script(ranked.hits[0].text))
+    cross = float(main_script(question) != main_script(passages[0].text))
     return {
         "margin": margin,
         "disagreement": disagreement,
@@ -483,9 +494,9 @@ _probe_vectors: dict[tuple[str, int], np.ndarray] = {}
 _probe_lock = threading.Lock()
 
 
-def probe_vectors(encoder: Encoder) -> dict[str, np.ndarray]:
-    """The PROBE_QUESTIONS' vectors by the encoder, by question: embedded once per process
-    and encoder (only calibrated encoders need them, and their names fix their weights)."""
+def _vectors_of_probes(encoder: Encoder) -> np.ndarray:
+    """The PROBE_QUESTIONS' vectors by the encoder: embedded once per process and encoder
+    (only calibrated encoders need them, and their names fix their weights)."""
     key = (encoder.name, encoder.dim)
     with _probe_lock:
         vectors = _probe_vectors.get(key)
@@ -498,18 +509,22 @@ def probe_vectors(encoder: Encoder) -> dict[str, np.ndarray]:
             )
             vectors.setflags(write=False)
             _probe_vectors[key] = vectors
-    return dict(zip(PROBE_QUESTIONS, vectors, strict=True))
+    return vectors
 
 
 def probe_baseline(
-    ask_probe: Callable[[str], tuple[Candidates, Ranked]],
-    probes: tuple[str, ...] = PROBE_QUESTIONS,
+    candidates_of: Callable[[str, np.ndarray], Candidates],
+    passages_of: Callable[[list[int]], Mapping[int, Passage]],
+    encoder: Encoder,
 ) -> Baseline:
-    """The Baseline of an index, from ``ask_probe(question)``: its candidates and hybrid
-    ranking (k=5) of one probe question, as for any question."""
+    """The Baseline of an index: each probe question is asked as any question is
+    (``candidates_of(question, its vector)``, the store's candidates; hybrid, k=5, as
+    scripts/calibrate.py asks), and its verdict features read from the ranked passages.
+    No answering sentences are picked: the verdict does not read them."""
     features: dict[str, list[dict[str, float]]] = {}
-    for probe in probes:
-        candidates, ranked = ask_probe(probe)
+    for probe, vector in zip(PROBE_QUESTIONS, _vectors_of_probes(encoder), strict=True):
+        candidates = candidates_of(probe, vector)
+        ranked = [p for _, _, p in best_candidates(candidates, 5, "hybrid", passages_of)]
         found = verdict_features(probe, candidates, ranked)
         if found is not None:
             features.setdefault(main_script(probe), []).append(found)
@@ -550,7 +565,7 @@ def judge(
     if not ranked.hits:
         return False, 0.0
     calibration = CALIBRATIONS.get(encoder)
-    features = verdict_features(question, candidates, ranked)
+    features = verdict_features(question, candidates, ranked.passages)
     if calibration is None or features is None:
         return None, None
     relative = relative_features(question, features, baseline())

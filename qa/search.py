@@ -178,6 +178,12 @@ def fuse(
     return (1.0 - number_weight) * fused + number_weight * numbers
 
 
+def token_weight(tokens: set[str]) -> float:
+    """The weight of a set of tokens when shares of a question are counted: a pair of
+    characters or a word counts 1, a single character 1/4 (pairs carry meaning)."""
+    return sum(1.0 if len(token) > 1 else 0.25 for token in tokens)
+
+
 def asked_type(question: str) -> str | None:
     """What the question asks for: "person", "date", "place", "number", or None."""
     for kind, pattern in _ASKS.items():
@@ -212,13 +218,11 @@ def answering_sentence(
         return spans[0]
     query_tokens = set(tokenize(question, "bigram"))
     overlap = np.zeros(len(spans))
-    # Pairs carry meaning; single characters count for a quarter.
-    total = sum(1.0 if len(t) > 1 else 0.25 for t in query_tokens)
+    total = token_weight(query_tokens)
     for i, (start, end) in enumerate(spans):
         sentence_tokens = set(tokenize(passage.text[start:end], "bigram"))
         if query_tokens:
-            shared = query_tokens & sentence_tokens
-            overlap[i] = sum(1.0 if len(t) > 1 else 0.25 for t in shared) / total
+            overlap[i] = token_weight(query_tokens & sentence_tokens) / total
     dense = np.zeros(len(spans))
     if window_scores:
         sums = np.zeros(len(spans))

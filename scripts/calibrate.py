@@ -144,7 +144,7 @@ def ask(index: qa.Index, group: str, question: Question | str) -> Row:
     contents = index._contents
     candidates = index._candidates(contents, text, "all")
     ranked = ranking.rank(text, candidates, 5, "hybrid", contents.passages_of)
-    raw = ranking.verdict_features(text, candidates, ranked)
+    raw = ranking.verdict_features(text, candidates, ranked.passages)
     assert raw is not None
     features = ranking.relative_features(text, raw, index._baseline(contents))
     assert features is not None
