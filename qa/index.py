@@ -574,9 +574,14 @@ class Index:
         self._follow_saved()
         contents = self._contents
         candidates = self._candidates(contents, question, "all")
-        ranked = ranking.rank(question, candidates, k, mode, contents.passages_of)
         return ranking.answer(
-            question, candidates, ranked, self.encoder.name, lambda: self._baseline(contents)
+            question,
+            candidates,
+            k,
+            mode,
+            contents.passages_of,
+            self.encoder.name,
+            lambda: self._baseline(contents),
         )
 
     def _baseline(self, contents: _Contents) -> ranking.Baseline:

@@ -1021,14 +1021,17 @@ class MilvusIndex:
         question = check_query(question, k, mode)
         k = min(k, MAX_TOP_K)
         if self._milvus_fuses() and mode == "hybrid":
-            hits = self._milvus_fused_hits(question, k)
-            unjudged = ranking.Ranked(hits, [None] * len(hits), [])
-            return ranking.answer(
-                question, Candidates.from_scores([]), unjudged, "", self._baseline
-            )
+            return ranking.unjudged_answer(question, self._milvus_fused_hits(question, k))
         candidates = self._candidates(question, "all", k)
-        ranked = ranking.rank(question, candidates, k, mode, self._get_passages)
-        return ranking.answer(question, candidates, ranked, self.encoder.name, self._baseline)
+        return ranking.answer(
+            question,
+            candidates,
+            k,
+            mode,
+            self._get_passages,
+            self.encoder.name,
+            self._baseline,
+        )
 
     def _baseline(self) -> ranking.Baseline:
         """The verdict's baseline (see :func:`qa.ranking.probe_baseline`): computed on the

@@ -10,6 +10,7 @@ and the verdict (is there an answer at all?), which is computed from the same ca
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -146,12 +147,17 @@ class Candidates:
         return len(self.keys)
 
     def dense(self) -> np.ndarray | None:
-        """Dense score of each candidate; None when the vectors were not searched.
+        """Dense score of each candidate (read-only); None when the vectors were not searched.
 
         A passage with matched windows scores the mean of its own vector's score and its
         best window's (the paragraph gives context, the window the precise match); a
         passage without scores by its own vector.
         """
+        return self._dense
+
+    @functools.cached_property
+    def _dense(self) -> np.ndarray | None:
+        # Computed once: ranking reads it for the scores and again for the hits.
         if self.paragraph is None:
             return None
         scores = self.paragraph.copy()
@@ -160,6 +166,7 @@ class Candidates:
             np.maximum.at(best, self.window_rows, self.window_scores)
             has_window = np.isfinite(best)
             scores[has_window] = 0.5 * scores[has_window] + 0.5 * best[has_window]
+        scores.setflags(write=False)
         return scores
 
     def windows_of(self, position: int) -> dict[tuple[int, int], float]:
@@ -328,8 +335,7 @@ def best_candidates(
     if not len(candidates):
         return []
     values = scores(candidates, mode, keyword_weight)
-    depth = k + PRIOR_DEPTH if mode == "hybrid" else k
-    order = np.argsort(-values, kind="stable")[:depth]
+    order = _leading(values, mode, k)
     passages = passages_of([int(candidates.keys[n]) for n in order])
     present = [int(n) for n in order if int(candidates.keys[n]) in passages]
     final = {n: float(values[n]) for n in present}
@@ -338,6 +344,12 @@ def best_candidates(
             final[n] *= informativeness(passages[int(candidates.keys[n])])
         present.sort(key=lambda n: -final[n])  # stable: ties keep the fused order
     return [(n, final[n], passages[int(candidates.keys[n])]) for n in present[:k]]
+
+
+def _leading(values: np.ndarray, mode: str, k: int) -> np.ndarray:
+    """Positions of the candidates whose passages a ranking of k in the mode reads."""
+    depth = k + PRIOR_DEPTH if mode == "hybrid" else k
+    return np.argsort(-values, kind="stable")[:depth]
 
 
 def rank(
@@ -553,20 +565,24 @@ def relative_features(
 def judge(
     question: str,
     candidates: Candidates,
-    ranked: Ranked,
+    passages: Sequence[Passage],
     encoder: str,
     baseline: Callable[[], Baseline],
 ) -> tuple[bool | None, float | None]:
-    """(found, confidence) of a ranking with the encoder's calibration, relative to the
-    index's baseline (``baseline()`` is only called when there is something to judge).
+    """(found, confidence) of a question with the encoder's calibration, from its
+    candidates and the :func:`judged_passages`, relative to the index's baseline
+    (``baseline()`` is only called when there is something to judge).
 
-    No hits: not found. No calibration for the encoder, or no dense scores: (None, None).
+    No calibration for the encoder, or no dense scores: (None, None). No passages: not
+    found.
     """
-    if not ranked.hits:
-        return False, 0.0
     calibration = CALIBRATIONS.get(encoder)
-    features = verdict_features(question, candidates, ranked.passages)
-    if calibration is None or features is None:
+    if calibration is None:
+        return None, None
+    if not passages:
+        return False, 0.0
+    features = verdict_features(question, candidates, passages)
+    if features is None:
         return None, None
     relative = relative_features(question, features, baseline())
     if relative is None:
@@ -578,11 +594,66 @@ def judge(
 def answer(
     question: str,
     candidates: Candidates,
-    ranked: Ranked,
+    k: int,
+    mode: str,
+    passages_of: Callable[[list[int]], Mapping[int, Passage]],
     encoder: str,
     baseline: Callable[[], Baseline],
 ) -> Answer:
-    """The Answer of a ranking: its hits, the best as the answer line, and the verdict."""
-    found, confidence = judge(question, candidates, ranked, encoder, baseline)
-    best = ranked.hits[0] if ranked.hits else None
-    return Answer(question, found, confidence, best, list(ranked.hits))
+    """The Answer to a question from its candidates: the k best in the mode as hits (the
+    best is the answer line), and the verdict.
+
+    The verdict reads the VERDICT_DEPTH best of the hybrid ranking, the one its calibration
+    was fitted on, whatever k and mode were asked: ``ask(q, k=1)`` and ``ask(q,
+    mode="keyword")`` judge as ``ask(q)`` does. Both rankings come from the same
+    candidates, and their passages are fetched with one call of ``passages_of``.
+    """
+    verdict_too = (mode != "hybrid" or k < VERDICT_DEPTH) and _scores_both(candidates)
+    passages_of = _fetching_once(candidates, verdict_too, passages_of)
+    ranked = rank(question, candidates, k, mode, passages_of)
+    if not ranked.hits:
+        return Answer(question, False, 0.0, None, [])
+    judged = ranked.passages
+    if verdict_too:
+        ordered = best_candidates(candidates, VERDICT_DEPTH, "hybrid", passages_of)
+        judged = [p for _, _, p in ordered]
+    found, confidence = judge(question, candidates, judged[:VERDICT_DEPTH], encoder, baseline)
+    return Answer(question, found, confidence, ranked.hits[0], list(ranked.hits))
+
+
+def unjudged_answer(question: str, hits: list[Hit]) -> Answer:
+    """An Answer with no verdict (``found`` None): for hits whose scores no calibration
+    knows (Milvus's own fusion)."""
+    if not hits:
+        return Answer(question, False, 0.0, None, [])
+    return Answer(question, None, None, hits[0], list(hits))
+
+
+def _scores_both(candidates: Candidates) -> bool:
+    has_keyword, has_vectors = candidates.keyword is not None, candidates.paragraph is not None
+    return bool(len(candidates)) and has_keyword and has_vectors
+
+
+def _fetching_once(
+    candidates: Candidates,
+    verdict_too: bool,
+    passages_of: Callable[[list[int]], Mapping[int, Passage]],
+) -> Callable[[list[int]], Mapping[int, Passage]]:
+    """``passages_of`` for one answer: the first call also fetches the passages the
+    verdict's hybrid ranking reads (a store like Milvus pays a round trip per call); later
+    calls fetch only keys not asked for yet."""
+    wanted: list[int] = []
+    if verdict_too:
+        order = _leading(scores(candidates, "hybrid"), "hybrid", VERDICT_DEPTH)
+        wanted = [int(candidates.keys[n]) for n in order]
+    known: dict[int, Passage] = {}
+    asked: set[int] = set()
+
+    def fetch(keys: list[int]) -> Mapping[int, Passage]:
+        missing = [key for key in dict.fromkeys([*keys, *wanted]) if key not in asked]
+        if missing:
+            known.update(passages_of(missing))
+            asked.update(missing)
+        return {key: known[key] for key in keys if key in known}
+
+    return fetch

@@ -119,6 +119,27 @@ def test_ask_matches_the_faiss_store_in_one_round_of_searches(
         assert got.answer == got.hits[0]
 
 
+def test_the_verdict_does_not_depend_on_k_or_mode_and_fetches_passages_once(
+    store, monkeypatch
+):
+    calls: list[str] = []
+    real_call = store._call
+
+    def counting(method, *args, **kwargs):
+        calls.append(method)
+        return real_call(method, *args, **kwargs)
+
+    store._baseline()
+    monkeypatch.setattr(store, "_call", counting)
+    for question in (*QUESTIONS, "How do I bake bread?"):
+        judged = store.ask(question)
+        for k, mode in ((1, "hybrid"), (2, "dense"), (1, "keyword"), (5, "keyword")):
+            calls.clear()
+            answer = store.ask(question, k=k, mode=mode)
+            assert (answer.found, answer.confidence) == (judged.found, judged.confidence)
+            assert calls.count("get") == 1, calls  # the verdict's passages come along
+
+
 def test_the_verdict_baseline_is_made_once_and_matches_the_faiss_one(store, faiss_index):
     store._verdict_baseline = None
     first = store._baseline()

@@ -56,9 +56,15 @@ def test_off_topic_questions_are_not_found(report_index, question):
     assert len(answer.hits) == 5  # the closest passages still come back
 
 
-def test_the_verdict_is_the_same_in_every_mode(report_index):
-    for question in (GDP_QUESTION, "法国的首都是哪里？"):
-        verdicts = {mode: report_index.ask(question, mode=mode).found for mode in qa.MODES}
+def test_the_verdict_is_the_same_in_every_mode_and_for_every_k(report_index):
+    # The verdict reads the top of the hybrid ranking, whatever the caller asked to see.
+    for question in (GDP_QUESTION, "法国的首都是哪里？", "How do vaccines work?"):
+        verdicts = {
+            (mode, k): (answer.found, answer.confidence)
+            for mode in qa.MODES
+            for k in (1, 2, 5, 10)
+            for answer in [report_index.ask(question, k=k, mode=mode)]
+        }
         assert len(set(verdicts.values())) == 1, verdicts
 
 
