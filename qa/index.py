@@ -757,31 +757,23 @@ class Index:
         """Move onto the live generation of ``folder`` if it is newer (holding _write_lock)."""
         if read_pointer(folder) == self._pointer:
             return False
-        for attempt in range(LOAD_ATTEMPTS):
-            generation, manifest, pointer = _read_live(folder)
+        wanted = (self.encoder.name, self.encoder.dim, self.settings, self.tokenizer)
+
+        def newer(generation: Path, manifest: dict[str, Any]) -> bool:
             if generation.name == self._generation:
-                self._pointer = pointer
                 return False
-            encoder_name, encoder_dim, settings, tokenizer, _ = _parse_manifest(
-                generation, manifest
-            )
-            if (encoder_name, encoder_dim, settings, tokenizer) != (
-                self.encoder.name,
-                self.encoder.dim,
-                self.settings,
-                self.tokenizer,
-            ):
+            if _parse_manifest(generation, manifest)[:4] != wanted:
                 raise IndexStoreError(
                     f"{folder} was rebuilt with another encoder, chunking or tokenizer "
                     f"({generation.name}); load it again"
                 )
-            try:
-                contents = _read_contents(generation, manifest, encoder_dim)
-                break
-            except IndexStoreError:
-                # Replaced (and removed) by a writer while we read it: read the new one.
-                if attempt + 1 == LOAD_ATTEMPTS or read_pointer(folder) == pointer:
-                    raise
+            return True
+
+        generation, manifest, pointer, read = _read_live_contents(folder, newer)
+        if read is None:
+            self._pointer = pointer
+            return False
+        contents = read
         if self._changed:
             mine = _rows_of(self._contents, self._changed, self.encoder.dim)
             contents = _merged(
@@ -843,22 +835,19 @@ class Index:
                 f"{folder} holds {encoder_dim}-dimensional vectors but encoder "
                 f"{encoder_name!r} makes {encoder.dim}-dimensional ones"
             )
-        for attempt in range(LOAD_ATTEMPTS):
-            try:
-                contents = _read_contents(generation, manifest, encoder_dim)
-                break
-            except IndexStoreError:
-                # A writer may have replaced (and removed) this generation while we read it.
-                if attempt + 1 == LOAD_ATTEMPTS or read_pointer(folder) == pointer:
-                    raise
-                generation, manifest, pointer = _read_live(folder)
-                if _parse_manifest(generation, manifest)[:4] != (
-                    encoder_name,
-                    encoder_dim,
-                    settings,
-                    tokenizer,
-                ):
-                    return cls.load(folder, model, follow)
+        first = (encoder_name, encoder_dim, settings, tokenizer)
+
+        def same_build(generation: Path, manifest: dict[str, Any]) -> bool:
+            if _parse_manifest(generation, manifest)[:4] != first:
+                raise _Rebuilt
+            return True
+
+        try:
+            generation, manifest, pointer, read = _read_live_contents(folder, same_build)
+        except _Rebuilt:  # rebuilt by a writer since we looked: start again
+            return cls.load(folder, model, follow, device)
+        assert read is not None
+        contents = read
         index = cls(encoder, settings, tokenizer, manifest.get("vector_index", "auto"))
         index.chunker_version = int(manifest.get("chunker_version", 0))
         index._contents = contents
@@ -879,6 +868,30 @@ def _read_live(folder: Path) -> tuple[Path, dict[str, Any], bytes | None]:
         try:
             generation = current_generation(folder)
             return generation, read_manifest(generation), pointer
+        except IndexStoreError:
+            if attempt + 1 == LOAD_ATTEMPTS or read_pointer(folder) == pointer:
+                raise
+    raise AssertionError("unreachable")
+
+
+class _Rebuilt(Exception):
+    """The live generation was built otherwise than the one a load started from."""
+
+
+def _read_live_contents(
+    folder: Path, wanted: Callable[[Path, dict[str, Any]], bool]
+) -> tuple[Path, dict[str, Any], bytes | None, _Contents | None]:
+    """The live generation of ``folder``, its manifest, CURRENT's text and the data read
+    into memory, retrying when a writer replaces the generation (and removes the old one)
+    while it is read. ``wanted(generation, manifest)`` is asked first: False leaves the
+    data unread (None); it raises to refuse the generation."""
+    for attempt in range(LOAD_ATTEMPTS):
+        generation, manifest, pointer = _read_live(folder)
+        if not wanted(generation, manifest):
+            return generation, manifest, pointer, None
+        try:
+            dim = _parse_manifest(generation, manifest)[1]
+            return generation, manifest, pointer, _read_contents(generation, manifest, dim)
         except IndexStoreError:
             if attempt + 1 == LOAD_ATTEMPTS or read_pointer(folder) == pointer:
                 raise
