@@ -1,17 +1,22 @@
-"""The answer line with and without the answer-type bonus of
-``qa.search.answering_sentence``, in one run (hybrid, top 10).
+"""The answer line of ``qa.search.answering_sentence`` under variants of its two settings,
+in one run (hybrid, top 10).
 
-A sentence that holds what the question asks for (a number for 多少, a date for 哪一年, a
-person's name for 谁, a place for 哪里; ``qa.search.asked_type``) gets
-``ANSWER_TYPE_BONUS`` added to its answering score. Every question is asked with each
-bonus in turn (the first is the baseline). "answer line": of the questions whose answering
-passage is in the top 10, how many have the answer text in that hit's sentence; "lost /
-gained" compares each bonus with the baseline, question by question. The bundled report's
-question sets, and with ``--cmrc N`` the first N questions of CMRC 2018 dev (its answer
-spans; its contexts' index is cached as by ``qa eval``).
+- ``ANSWER_TYPE_BONUS`` (``--bonus``): added to the score of a sentence that holds what the
+  question asks for (a number for 多少, a date for 哪一年, a person's name for 谁, a place
+  for 哪里; ``qa.search.asked_type``);
+- ``BEST_WINDOW_SHARE`` (``--best-window-share``): how much of a sentence's dense score is
+  its best window's, the rest being the mean of its windows.
 
-    python benchmarks/answer_line.py                       # baseline 0 against the default
+Every question is asked with each (share, bonus) pair in turn; the first pair is the
+baseline. "answer line": of the questions whose answering passage is in the top 10, how
+many have the answer text in that hit's sentence; "lost / gained" compares each pair with
+the baseline, question by question. The bundled report's question sets, and with
+``--cmrc N`` the first N questions of CMRC 2018 dev (its answer spans; its contexts' index
+is cached as by ``qa eval``).
+
+    python benchmarks/answer_line.py                       # bonus 0 against the default
     python benchmarks/answer_line.py --bonus 0,0.15,0.3,0.5 --cmrc 3219
+    python benchmarks/answer_line.py --bonus 0.2 --best-window-share 0,0.5,1 --cmrc 3219
 """
 
 from __future__ import annotations
@@ -65,6 +70,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bonus", default=f"0,{search.ANSWER_TYPE_BONUS}")
     parser.add_argument("--cmrc", type=int, default=0, help="also the first N CMRC questions")
+    parser.add_argument(
+        "--best-window-share",
+        default=str(search.BEST_WINDOW_SHARE),
+        help="comma-separated values of qa.search.BEST_WINDOW_SHARE to compare",
+    )
     args = parser.parse_args()
     bonuses = [float(b) for b in args.bonus.split(",")]
     sets: list[tuple[str, Any, list[tuple[Question, list[str]]]]] = []
@@ -74,29 +84,33 @@ def main() -> int:
     if args.cmrc and CMRC.exists():
         index, pairs = cmrc_questions(args.cmrc)
         sets.append((f"CMRC 2018 dev, first {len(pairs)}", index, pairs))
-    kept = search.ANSWER_TYPE_BONUS
+    shares = [float(v) for v in args.best_window_share.split(",")]
+    variants = [(share, bonus) for share in shares for bonus in bonuses]
+    kept = search.BEST_WINDOW_SHARE, search.ANSWER_TYPE_BONUS
     rows = []
     for name, index, pairs in sets:
-        results: dict[float, list[bool | None]] = {b: [] for b in bonuses}
+        results: dict[tuple[float, float], list[bool | None]] = {v: [] for v in variants}
         for question, answers in pairs:
-            for bonus in bonuses:
-                search.ANSWER_TYPE_BONUS = bonus
+            for variant in variants:
+                search.BEST_WINDOW_SHARE, search.ANSWER_TYPE_BONUS = variant
                 try:
-                    results[bonus].append(line_holds_answer(index, question, answers))
+                    results[variant].append(line_holds_answer(index, question, answers))
                 finally:
-                    search.ANSWER_TYPE_BONUS = kept
+                    search.BEST_WINDOW_SHARE, search.ANSWER_TYPE_BONUS = kept
         kinds = Counter(search.asked_type(q.question) or "-" for q, _ in pairs)
         asked = ", ".join(f"{k} {n}" for k, n in kinds.most_common())
-        base = results[bonuses[0]]
-        for bonus in bonuses:
-            mine = results[bonus]
+        base = results[variants[0]]
+        for variant in variants:
+            mine = results[variant]
             lost = sum(bool(a) and not b for a, b in zip(base, mine, strict=True))
             gained = sum(bool(b) and not a for a, b in zip(base, mine, strict=True))
             found = sum(r is not None for r in mine)
-            change = "" if bonus == bonuses[0] else f"-{lost} / +{gained}"
-            rows.append([name, bonus, len(pairs), f"{sum(map(bool, mine))}/{found}", change,
-                         asked if bonus == bonuses[0] else ""])  # fmt: skip
-    print(format_table(["questions", "bonus", "n", "answer line", "lost / gained", "asks"], rows))
+            change = "" if variant == variants[0] else f"-{lost} / +{gained}"
+            line = f"{sum(map(bool, mine))}/{found}"
+            rows.append([name, *variant, len(pairs), line, change,
+                         asked if variant == variants[0] else ""])  # fmt: skip
+    header = ["questions", "best window", "bonus", "n", "answer line", "lost / gained", "asks"]
+    print(format_table(header, rows))
     return 0
 
 

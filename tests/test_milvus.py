@@ -119,9 +119,7 @@ def test_ask_matches_the_faiss_store_in_one_round_of_searches(
         assert got.answer == got.hits[0]
 
 
-def test_the_verdict_does_not_depend_on_k_or_mode_and_fetches_passages_once(
-    store, monkeypatch
-):
+def test_the_verdict_does_not_depend_on_k_or_mode_and_fetches_passages_once(store, monkeypatch):
     calls: list[str] = []
     real_call = store._call
 

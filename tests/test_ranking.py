@@ -291,3 +291,21 @@ def test_the_sentence_that_holds_what_is_asked_for_wins_a_tie(text, question, an
     monkeypatch.undo()
     start, end = ranking.answering_sentence(passage(text), question, {})
     assert text[start:end] == answer
+
+
+def test_an_inner_sentence_that_answers_beats_the_edge_of_the_best_window(monkeypatch):
+    text = (
+        "员工入职满一年后享有带薪年假5天。"
+        "病假需提供诊断证明，病假期间发放基本工资的80%。"
+        "婚假为3天，产假为158天，陪产假为15天。"
+    )
+    # The window of sentences 2-3 scores a little above that of 1-2: by the mean of its
+    # windows alone the last sentence, held by the better window only, takes the top score.
+    windows = {(0, 2): 0.80, (1, 3): 0.82}
+    question = "病假工资怎么算？"
+    monkeypatch.setattr(search, "BEST_WINDOW_SHARE", 0.0)
+    start, end = ranking.answering_sentence(passage(text), question, windows)
+    assert text[start:end].startswith("婚假")
+    monkeypatch.undo()
+    start, end = ranking.answering_sentence(passage(text), question, windows)
+    assert text[start:end].startswith("病假")
