@@ -54,7 +54,7 @@ from qa.errors import IndexStoreError, QAError, QueryError
 from qa.index import AddReport, Index
 from qa.ingest import SUPPORTED_SUFFIXES, Document, read_document
 from qa.milvus_store import DEFAULT_COLLECTION, MilvusIndex, parse_store_uri
-from qa.pages import PageProblem
+from qa.pages import PAGE_PROBLEM_WORDS, PageProblem
 from qa.ranking import Answer
 from qa.search import MAX_QUESTION_CHARS, MODES, Hit, check_mode, check_question
 from qa.store import is_index_folder, writing
@@ -184,9 +184,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "file_damaged": "{name}: damaged or not a readable file of its type",
         "file_encrypted": "{name}: the PDF is encrypted with a password",
         "file_duplicate": "{name}: the same content as a file already in this index",
-        "page_no_text": "{name}: page {page}: no text could be read (OCR found none)",
-        "page_render": "{name}: page {page}: cannot be rendered for OCR",
-        "page_unreadable": "{name}: page {page}: cannot be read",
+        # The library's own words (qa.pages), so that the CLI and the page say the same.
+        **{
+            f"page_{kind}": f"{{name}}: page {{page}}: {words}"
+            for kind, words in PAGE_PROBLEM_WORDS.items()
+        },
         "page_detail": " ({detail})",
         "error_not_text": "the question must be text",
         "error_empty": "the question is empty",

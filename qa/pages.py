@@ -247,7 +247,8 @@ def fold_compatibility(text: str) -> str:
 # Why a page could not be read: OCR found no text on a page that is not blank, the page
 # cannot be rendered for OCR, or the PDF reader cannot load the page or its text.
 PageProblemKind = Literal["no_text", "render", "unreadable"]
-_PAGE_PROBLEM_WORDS: dict[PageProblemKind, str] = {
+# Why a page could not be read, in English (the app words its line from these too).
+PAGE_PROBLEM_WORDS: dict[PageProblemKind, str] = {
     "no_text": "no text could be read (OCR found none)",
     "render": "cannot be rendered for OCR",
     "unreadable": "cannot be read",
@@ -274,7 +275,7 @@ class PageProblem:
     @property
     def reason(self) -> str:
         """Why the page could not be read, in English, without the file and page."""
-        words = _PAGE_PROBLEM_WORDS[self.kind]
+        words = PAGE_PROBLEM_WORDS[self.kind]
         return f"{words} ({self.detail})" if self.detail else words
 
 
