@@ -1,22 +1,25 @@
-"""The answer line of ``qa.search.answering_sentence`` under variants of its two settings,
+"""The answer line of ``qa.search.answering_sentence`` under variants of its settings,
 in one run (hybrid, top 10).
 
 - ``ANSWER_TYPE_BONUS`` (``--bonus``): added to the score of a sentence that holds what the
   question asks for (a number for 多少, a date for 哪一年, a person's name for 谁, a place
   for 哪里; ``qa.search.asked_type``);
 - ``BEST_WINDOW_SHARE`` (``--best-window-share``): how much of a sentence's dense score is
-  its best window's, the rest being the mean of its windows.
+  its best window's, the rest being the mean of its windows;
+- ``SHORT_FIGURES_SPARED`` (``--spares-figures 0,1``): whether a short sentence with a
+  figure escapes the short-sentence prior.
 
-Every question is asked with each (share, bonus) pair in turn; the first pair is the
-baseline. "answer line": of the questions whose answering passage is in the top 10, how
-many have the answer text in that hit's sentence; "lost / gained" compares each pair with
-the baseline, question by question. The bundled report's question sets, and with
-``--cmrc N`` the first N questions of CMRC 2018 dev (its answer spans; its contexts' index
-is cached as by ``qa eval``).
+Every question is asked with each combination in turn; the first is the baseline.
+"answer line": of the questions whose answering passage is in the top 10, how many have the
+answer text in that hit's sentence; "lost / gained" compares each combination with the
+baseline, question by question. The bundled report's question sets, and with ``--cmrc N``
+the first N questions of CMRC 2018 dev (its answer spans; its contexts' index is cached as
+by ``qa eval``).
 
     python benchmarks/answer_line.py                       # bonus 0 against the default
     python benchmarks/answer_line.py --bonus 0,0.15,0.3,0.5 --cmrc 3219
     python benchmarks/answer_line.py --bonus 0.2 --best-window-share 0,0.5,1 --cmrc 3219
+    python benchmarks/answer_line.py --bonus 0.2 --spares-figures 0,1 --cmrc 3219
 """
 
 from __future__ import annotations
@@ -75,6 +78,11 @@ def main() -> int:
         default=str(search.BEST_WINDOW_SHARE),
         help="comma-separated values of qa.search.BEST_WINDOW_SHARE to compare",
     )
+    parser.add_argument(
+        "--spares-figures",
+        default=str(int(search.SHORT_FIGURES_SPARED)),
+        help="comma-separated values (0, 1) of qa.search.SHORT_FIGURES_SPARED to compare",
+    )
     args = parser.parse_args()
     bonuses = [float(b) for b in args.bonus.split(",")]
     sets: list[tuple[str, Any, list[tuple[Question, list[str]]]]] = []
@@ -85,18 +93,25 @@ def main() -> int:
         index, pairs = cmrc_questions(args.cmrc)
         sets.append((f"CMRC 2018 dev, first {len(pairs)}", index, pairs))
     shares = [float(v) for v in args.best_window_share.split(",")]
-    variants = [(share, bonus) for share in shares for bonus in bonuses]
-    kept = search.BEST_WINDOW_SHARE, search.ANSWER_TYPE_BONUS
+    spares = [bool(int(v)) for v in args.spares_figures.split(",")]
+    variants = [(sh, b, sp) for sh in shares for b in bonuses for sp in spares]
+    kept = search.BEST_WINDOW_SHARE, search.ANSWER_TYPE_BONUS, search.SHORT_FIGURES_SPARED
     rows = []
     for name, index, pairs in sets:
-        results: dict[tuple[float, float], list[bool | None]] = {v: [] for v in variants}
+        results: dict[tuple[float, float, bool], list[bool | None]] = {v: [] for v in variants}
         for question, answers in pairs:
             for variant in variants:
-                search.BEST_WINDOW_SHARE, search.ANSWER_TYPE_BONUS = variant
+                search.BEST_WINDOW_SHARE, search.ANSWER_TYPE_BONUS, search.SHORT_FIGURES_SPARED = (
+                    variant
+                )
                 try:
                     results[variant].append(line_holds_answer(index, question, answers))
                 finally:
-                    search.BEST_WINDOW_SHARE, search.ANSWER_TYPE_BONUS = kept
+                    (
+                        search.BEST_WINDOW_SHARE,
+                        search.ANSWER_TYPE_BONUS,
+                        search.SHORT_FIGURES_SPARED,
+                    ) = kept
         kinds = Counter(search.asked_type(q.question) or "-" for q, _ in pairs)
         asked = ", ".join(f"{k} {n}" for k, n in kinds.most_common())
         base = results[variants[0]]
@@ -109,7 +124,16 @@ def main() -> int:
             line = f"{sum(map(bool, mine))}/{found}"
             rows.append([name, *variant, len(pairs), line, change,
                          asked if variant == variants[0] else ""])  # fmt: skip
-    header = ["questions", "best window", "bonus", "n", "answer line", "lost / gained", "asks"]
+    header = [
+        "questions",
+        "best window",
+        "bonus",
+        "spares figures",
+        "n",
+        "answer line",
+        "lost / gained",
+        "asks",
+    ]
     print(format_table(header, rows))
     return 0
 

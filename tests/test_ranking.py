@@ -286,6 +286,7 @@ def test_what_a_sentence_holds():
 def test_the_sentence_that_holds_what_is_asked_for_wins_a_tie(text, question, answer, monkeypatch):
     # Both sentences share the same words with the question and no windows are scored.
     monkeypatch.setattr(search, "ANSWER_TYPE_BONUS", 0.0)
+    monkeypatch.setattr(search, "SHORT_FIGURES_SPARED", False)  # both short: both x 0.7
     start, end = ranking.answering_sentence(passage(text), question, {})
     assert text[start:end] != answer  # a tie goes to the first sentence
     monkeypatch.undo()
@@ -309,3 +310,15 @@ def test_an_inner_sentence_that_answers_beats_the_edge_of_the_best_window(monkey
     monkeypatch.undo()
     start, end = ranking.answering_sentence(passage(text), question, windows)
     assert text[start:end].startswith("病假")
+
+
+def test_a_short_sentence_with_a_figure_escapes_the_short_sentence_prior(monkeypatch):
+    text = "固定资产投资结构持续优化，工业投资占固定资产投资的比重明显提高。固定资产投资增长70.5%。"
+    question = "固定资产投资增长了多少？"
+    monkeypatch.setattr(search, "ANSWER_TYPE_BONUS", 0.0)
+    monkeypatch.setattr(search, "SHORT_FIGURES_SPARED", False)
+    start, end = ranking.answering_sentence(passage(text), question, {(0, 2): 0.8})
+    assert text[start:end].startswith("固定资产投资结构")  # the short one, x 0.7, loses
+    monkeypatch.setattr(search, "SHORT_FIGURES_SPARED", True)
+    start, end = ranking.answering_sentence(passage(text), question, {(0, 2): 0.8})
+    assert text[start:end] == "固定资产投资增长70.5%。"
