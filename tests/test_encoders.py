@@ -48,3 +48,13 @@ def test_checked_vectors_rejects_nan_and_wrong_shapes():
         checked_vectors(np.full((2, 3), np.nan), 2, 3, "x")
     with pytest.raises(EncoderError, match="shape"):
         checked_vectors(np.zeros((2, 4)), 2, 3, "x")
+
+
+def test_loading_a_model_draws_no_progress_bar_on_stderr(capfd):
+    # transformers draws "Loading weights" on every load; the CLI's lines come out alone.
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.enable_progress_bar()
+    capfd.readouterr()
+    load_encoder(BUNDLED_MINILM).encode_passages(["水库蓄水量达到1.2亿立方米。"])
+    assert "Loading weights" not in capfd.readouterr().err
