@@ -570,8 +570,9 @@ def judge(
     baseline: Callable[[], Baseline],
 ) -> tuple[bool | None, float | None]:
     """(found, confidence) of a question with the encoder's calibration, from its
-    candidates and the :func:`judged_passages`, relative to the index's baseline
-    (``baseline()`` is only called when there is something to judge).
+    candidates and the best ``passages`` of their hybrid ranking (see :func:`answer`),
+    relative to the index's baseline (``baseline()`` is only called when there is
+    something to judge).
 
     No calibration for the encoder, or no dense scores: (None, None). No passages: not
     found.

@@ -247,14 +247,13 @@ def answering_sentence(
     if window_scores:
         sums = np.zeros(len(spans))
         counts = np.zeros(len(spans))
+        top = np.full(len(spans), -np.inf)
         for (first, last), score in window_scores.items():
             sums[first:last] += score
             counts[first:last] += 1
+            top[first:last] = np.maximum(top[first:last], score)
         if overlap.any():
-            top = np.full(len(spans), -np.inf)
-            for (first, last), score in window_scores.items():
-                top[first:last] = np.maximum(top[first:last], score)
-            top = np.where(np.isfinite(top), top, 0.0)
+            top = np.where(counts > 0, top, 0.0)
             mean = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
             pooled = BEST_WINDOW_SHARE * top + (1 - BEST_WINDOW_SHARE) * mean
             dense = min_max(pooled)
