@@ -322,3 +322,59 @@ def test_a_short_sentence_with_a_figure_escapes_the_short_sentence_prior(monkeyp
     monkeypatch.setattr(search, "SHORT_FIGURES_SPARED", True)
     start, end = ranking.answering_sentence(passage(text), question, {(0, 2): 0.8})
     assert text[start:end] == "固定资产投资增长70.5%。"
+
+
+HANDBOOK = """星河科技有限公司员工手册
+
+第一章 工作时间
+公司实行标准工时制度，每周工作五天，每天工作八小时。上班时间为上午9:00至12:00，下午13:30至18:30。员工应按时打卡，迟到超过15分钟按半天事假处理。
+
+第二章 休假制度
+员工入职满一年后享有带薪年假5天，满十年享有10天，满二十年享有15天。病假需提供二级以上医院的诊断证明，病假期间发放基本工资的80%。婚假为3天，产假为158天，陪产假为15天。
+
+第三章 薪酬福利
+公司每月10日发放上月工资。员工享有五险一金，住房公积金缴存比例为12%。每年年底根据绩效考核结果发放年终奖，考核为优秀的员工可获得三个月工资的奖金。公司每年组织一次免费体检。
+
+第四章 报销规定
+员工出差的交通费、住宿费凭发票实报实销，一线城市住宿标准为每晚600元，其他城市为每晚400元。出差补贴为每天100元。报销单须在出差结束后30天内提交财务部。
+
+第五章 办公设备
+公司为每位员工配备一台笔记本电脑，使用期满三年可申请更换。员工离职时须归还电脑、门禁卡和工牌。丢失门禁卡需缴纳工本费50元。
+
+第六章 培训与晋升
+新员工入职后须参加为期一周的入职培训。公司每年进行两次晋升评审，分别在3月和9月。连续两年考核优秀的员工可优先晋升。
+"""
+
+
+@pytest.fixture(scope="module")
+def handbook_index(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("handbook")
+    (folder / "handbook.txt").write_text(HANDBOOK, encoding="utf-8")
+    return qa.Index.build([folder])
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("年假有几天？", "带薪年假5天"),
+        ("病假工资怎么算？", "病假期间发放基本工资的80%"),
+        ("公积金比例是多少？", "缴存比例为12%"),
+        ("门禁卡丢了怎么办？", "工本费50元"),
+        ("晋升评审什么时候进行？", "分别在3月和9月"),
+        ("一年能休几天假？", "带薪年假5天"),
+        ("How many days of annual leave do employees get?", "带薪年假5天"),
+    ],
+)
+def test_another_kind_of_document_answers_its_own_questions(handbook_index, question, answer):
+    # A short handbook, nothing like the report the calibration was fitted on: the
+    # verdict reads its features against this index's own baseline.
+    result = handbook_index.ask(question)
+    assert result.found is True, result.confidence
+    assert answer in result.answer.sentence
+
+
+@pytest.mark.parametrize(
+    "question", ["日本的首都是哪里？", "怎么煮米饭？", "长江有多长？", "Who discovered penicillin?"]
+)
+def test_another_kind_of_document_does_not_answer_off_topic_questions(handbook_index, question):
+    assert handbook_index.ask(question).found is False
