@@ -843,7 +843,9 @@ class Index:
             return True
 
         try:
-            generation, manifest, pointer, read = _read_live_contents(folder, same_build)
+            generation, manifest, pointer, read = _read_live_contents(
+                folder, same_build, (generation, manifest, pointer)
+            )
         except _Rebuilt:  # rebuilt by a writer since we looked: start again
             return cls.load(folder, model, follow, device)
         assert read is not None
@@ -879,14 +881,18 @@ class _Rebuilt(Exception):
 
 
 def _read_live_contents(
-    folder: Path, wanted: Callable[[Path, dict[str, Any]], bool]
+    folder: Path,
+    wanted: Callable[[Path, dict[str, Any]], bool],
+    live: tuple[Path, dict[str, Any], bytes | None] | None = None,
 ) -> tuple[Path, dict[str, Any], bytes | None, _Contents | None]:
     """The live generation of ``folder``, its manifest, CURRENT's text and the data read
     into memory, retrying when a writer replaces the generation (and removes the old one)
     while it is read. ``wanted(generation, manifest)`` is asked first: False leaves the
-    data unread (None); it raises to refuse the generation."""
+    data unread (None); it raises to refuse the generation. ``live`` is what
+    :func:`_read_live` just gave, when the caller has it (its checksums are not computed
+    again)."""
     for attempt in range(LOAD_ATTEMPTS):
-        generation, manifest, pointer = _read_live(folder)
+        generation, manifest, pointer = live if live and not attempt else _read_live(folder)
         if not wanted(generation, manifest):
             return generation, manifest, pointer, None
         try:

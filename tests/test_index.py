@@ -238,3 +238,21 @@ def test_adding_to_an_index_of_an_older_chunker_is_refused(saved_report_index, t
     with pytest.raises(qa.IndexStoreError, match="chunker version"):
         index.add([note])
     assert index.manifest()["chunker_version"] == CHUNKER_VERSION - 1
+
+
+def test_a_load_checks_each_file_once(saved_report_index, monkeypatch):
+    from qa import store
+
+    hashed: list[str] = []
+    real = store.file_sha256
+
+    def counting(path):
+        hashed.append(Path(path).relative_to(generation).as_posix())
+        return real(path)
+
+    generation = next(saved_report_index.glob("gen-*"))
+    manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
+    monkeypatch.setattr(store, "file_sha256", counting)
+    index = qa.Index.load(saved_report_index)
+    assert sorted(hashed) == sorted([*manifest["files"], "manifest.json"])
+    assert len(index.sources) == 1
