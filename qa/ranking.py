@@ -157,7 +157,8 @@ class Candidates:
 
     @functools.cached_property
     def _dense(self) -> np.ndarray | None:
-        # Computed once: ranking reads it for the scores and again for the hits.
+        # Computed once: an answer ranks twice when the verdict's hybrid ranking is not the
+        # one asked for.
         if self.paragraph is None:
             return None
         scores = self.paragraph.copy()
@@ -182,10 +183,9 @@ class Candidates:
 
 @dataclass(frozen=True)
 class Ranked:
-    """The best candidates of a ranking: hits, and each hit's dense score and passage."""
+    """The best candidates of a ranking: hits, and each hit's passage."""
 
     hits: list[Hit]
-    dense: list[float | None]
     passages: list[Passage]
 
 
@@ -362,18 +362,15 @@ def rank(
 ) -> Ranked:
     """The k best candidates (:func:`best_candidates`) as hits with their answering
     sentences, best first."""
-    dense = candidates.dense()
     hits: list[Hit] = []
-    dense_of: list[float | None] = []
     kept: list[Passage] = []
     for n, score, passage in best_candidates(candidates, k, mode, passages_of, keyword_weight):
         # Keyword mode reads no vectors, even when ask fetched them for its verdict.
         windows = candidates.windows_of(n) if mode != "keyword" else {}
         start, end = answering_sentence(passage, question, windows)
         hits.append(make_hit(len(hits) + 1, score, passage, start, end))
-        dense_of.append(None if dense is None else float(dense[n]))
         kept.append(passage)
-    return Ranked(hits, dense_of, kept)
+    return Ranked(hits, kept)
 
 
 def coverage(question: str, text: str, tokenizer: str = "bigram") -> float:
