@@ -68,23 +68,42 @@ def cmrc_questions(limit: int) -> tuple[Any, list[tuple[Question, list[str]]]]:
     return index, [(q, answers.get(q.question, [])) for q in questions[:limit]]
 
 
+def numbers(text: str) -> list[float]:
+    """A comma-separated list of numbers (an argparse type: a bad one is a usage error)."""
+    try:
+        return [float(value) for value in text.split(",")]
+    except ValueError:
+        message = f"not a comma-separated list of numbers: {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+
+
+def switches(text: str) -> list[bool]:
+    """A comma-separated list of 0 and 1 (an argparse type)."""
+    values = text.split(",")
+    if not values or any(value not in ("0", "1") for value in values):
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of 0 and 1: {text!r}")
+    return [value == "1" for value in values]
+
+
 def main() -> int:
-    """Print the answer-line table for each bonus."""
+    """Print the answer-line table for each combination of the settings."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--bonus", default=f"0,{search.ANSWER_TYPE_BONUS}")
+    parser.add_argument("--bonus", type=numbers, default=[0.0, search.ANSWER_TYPE_BONUS])
     parser.add_argument("--cmrc", type=int, default=0, help="also the first N CMRC questions")
     parser.add_argument(
         "--best-window-share",
-        default=str(search.BEST_WINDOW_SHARE),
+        type=numbers,
+        default=[search.BEST_WINDOW_SHARE],
         help="comma-separated values of qa.search.BEST_WINDOW_SHARE to compare",
     )
     parser.add_argument(
         "--spares-figures",
-        default=str(int(search.SHORT_FIGURES_SPARED)),
+        type=switches,
+        default=[search.SHORT_FIGURES_SPARED],
         help="comma-separated values (0, 1) of qa.search.SHORT_FIGURES_SPARED to compare",
     )
     args = parser.parse_args()
-    bonuses = [float(b) for b in args.bonus.split(",")]
+    bonuses, shares, spares = args.bonus, args.best_window_share, args.spares_figures
     sets: list[tuple[str, Any, list[tuple[Question, list[str]]]]] = []
     report = qa.default_index()
     for name, questions in report_question_sets().items():
@@ -92,8 +111,6 @@ def main() -> int:
     if args.cmrc and CMRC.exists():
         index, pairs = cmrc_questions(args.cmrc)
         sets.append((f"CMRC 2018 dev, first {len(pairs)}", index, pairs))
-    shares = [float(v) for v in args.best_window_share.split(",")]
-    spares = [bool(int(v)) for v in args.spares_figures.split(",")]
     variants = [(sh, b, sp) for sh in shares for b in bonuses for sp in spares]
     kept = search.BEST_WINDOW_SHARE, search.ANSWER_TYPE_BONUS, search.SHORT_FIGURES_SPARED
     rows = []
