@@ -111,15 +111,17 @@ class Handlers:
 
     def respond_to_example(
         self,
-        sample: list[Any] | None,
+        number: int | None,
         history: list[Any] | None,
         k: float,
         mode: str,
         index_name: str,
         request: gr.Request,
     ) -> tuple[str, list[Any]]:
-        """Ask an example question (a click on one)."""
-        text = str(sample[0]) if sample else ""
+        """Ask the example question clicked (its number in the index's examples, looked up
+        again here, so that nothing depends on what Gradio remembers of the session)."""
+        questions = self.example_list(index_name, self.language(request))
+        text = questions[number] if number is not None and 0 <= number < len(questions) else ""
         return self.respond(text, history, k, mode, index_name, request)
 
     def ask(
@@ -185,17 +187,22 @@ class Handlers:
         """Describe an index and list its documents (the ``/documents`` endpoint)."""
         return self.describe(name, self.language(request))
 
+    def example_list(self, name: str, language: str) -> list[str]:
+        """The example questions of an index in ``language`` (the bundled report's own, or
+        made from the index's headings); none when they cannot be made."""
+        try:
+            fixed = BUNDLED_EXAMPLES[language] if self.library.is_bundled(name) else None
+            return self.library.examples(name, fixed)
+        except QAError:
+            return []
+        except Exception:  # examples are a help, not a reason to fail the page
+            log.exception("example questions failed")
+            return []
+
     def examples(self, name: str, language: str) -> Any:
         """The example questions of an index, as an update of the examples list (hidden
         when the index has none)."""
-        try:
-            fixed = BUNDLED_EXAMPLES[language] if self.library.is_bundled(name) else None
-            questions = self.library.examples(name, fixed)
-        except QAError:
-            questions = []
-        except Exception:  # examples are a help, not a reason to fail the page
-            log.exception("example questions failed")
-            questions = []
+        questions = self.example_list(name, language)
         return gr.Dataset(samples=[[q] for q in questions], visible=bool(questions))
 
     def target_hint(self, target: str, request: gr.Request) -> str:

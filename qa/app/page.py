@@ -30,6 +30,20 @@ QUEUE_MAX_SIZE = 256
 # the index folder, so cached uploads are removed once they are an hour old (checked hourly).
 UPLOAD_CACHE_LIFETIME = (3600, 3600)
 DEFAULT_TARGET = "my-documents"
+# Gradio's queue keeps statistics of its latest events (10,000 by default) and, after every
+# event, summarises all of them in a pandas DataFrame, for a monitoring page this app does not
+# open: under the soak's load that grew the server by about 20-30 MB a minute
+# (benchmarks/server_memory.py --no-uploads). Its own settings bound both: the latest 100
+# events, summarised once per 100.
+QUEUE_STATISTICS = {"GRADIO_ANALYTICS_MAX_EVENTS": "100", "GRADIO_ANALYTICS_CACHE_FREQUENCY": "100"}
+
+
+def bound_queue_statistics() -> None:
+    """Bound what Gradio's queue keeps and computes for its statistics (see
+    :data:`QUEUE_STATISTICS`; a value already set in the environment is kept). Read when the
+    queue is made, so called before it."""
+    for name, value in QUEUE_STATISTICS.items():
+        os.environ.setdefault(name, value)
 
 
 def build_app(
@@ -115,6 +129,7 @@ def build_app(
                     label=label("examples"),
                     elem_id="qa-examples",
                     samples_per_page=6,
+                    type="index",
                     visible=False,
                 )
                 documents = gr.Dataframe(
@@ -217,5 +232,6 @@ def build_app(
             api_visibility="private",
         ).then(handlers.target_hint, target, hint, api_visibility="private")
         gr.api(handlers.ask, api_name="ask")
+    bound_queue_statistics()
     demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_MAX_SIZE)
     return demo

@@ -29,9 +29,10 @@ log = logging.getLogger(__name__)
 # Gradio keeps a per-session copy of the page's component settings for every browser tab and
 # API client it has seen (about 70 KB each, measured), up to 10,000 sessions by default:
 # memory grew by 143 MB over 2,000 API calls that each opened a session. Nothing this app
-# needs lives there (the chat history and the index shown come with each request; the
-# index list is re-read on page load), so a forgotten session costs nothing.
-SESSION_CAPACITY = 1000
+# needs lives there (the chat history, the index shown and the previous one come with each
+# request; an example question is looked up by its number; the index list is re-read on page
+# load), so a forgotten session costs nothing, and 100 bound that memory to about 7 MB.
+SESSION_CAPACITY = 100
 # The footer's links: the API page, "built with Gradio" and the settings (no "Runs": the
 # run history is off, nothing is kept in the browser).
 FOOTER_LINKS = ["api", "gradio", "settings"]
