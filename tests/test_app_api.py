@@ -341,6 +341,33 @@ def test_what_an_upload_target_will_do(tmp_path):
     assert outside.target("elsewhere").kind == "read_only"
 
 
+class _StubIndex:
+    """An index as the documents list reads it: its sources and its size."""
+
+    def __init__(self, *sources: Any) -> None:
+        self.sources = list(sources)
+
+    def __len__(self) -> int:
+        return sum(source.passages for source in self.sources)
+
+
+def test_the_documents_list_shows_a_document_s_date_when_it_has_one(tmp_path):
+    from qa.app import Handlers, Library
+
+    library = Library(tmp_path / "start", root=tmp_path)
+    dated = SimpleNamespace(source="/x/report.txt", sha256="", passages=3, date="2021-02")
+    undated = SimpleNamespace(source="/x/notes.md", sha256="", passages=1)  # no date field
+    library._cache["start"] = _StubIndex(dated, undated)  # type: ignore[assignment]
+    info, table = Handlers(library).describe("start", "zh")
+    assert table == {
+        "headers": ["文档", "段落数", "日期"],
+        "data": [["report.txt", 3, "2021-02"], ["notes.md", 1, ""]],
+    }
+    assert "2 个文档，共 4 段" in info
+    library._cache["start"] = _StubIndex(undated)  # type: ignore[assignment]
+    assert Handlers(library).describe("start", "en")[1]["headers"] == ["document", "passages"]
+
+
 # ---- a real server ----------------------------------------------------------------------
 
 

@@ -411,6 +411,10 @@ def test_the_source_viewer_opens_over_the_page_without_moving_it(zh_laptop):
     close.click()
     sync_api.expect(zh_laptop.page.locator("#qa-viewer-body")).to_be_hidden()
     assert {part: zh_laptop.box(part) for part in parts} == before
+    card.locator("a.qa-source").click()  # and Escape closes it too
+    focus.wait_for()
+    zh_laptop.page.keyboard.press("Escape")
+    sync_api.expect(zh_laptop.page.locator("#qa-viewer-body")).to_be_hidden()
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
@@ -478,8 +482,9 @@ def test_an_uploaded_index_offers_its_own_example_questions(zh_laptop, tmp_path)
     assert "leping" in switch.inner_text()
     # ... and the status and the hint say what the name did and will do.
     assert "已新建索引 handbook" in status and not EMOJI.search(status)
+    before = zh_laptop.answers().count()
     page.locator("#qa-examples button").first.click()
-    answer = zh_laptop.answers().last
+    answer = zh_laptop.answers().nth(before)
     sync_api.expect(answer.locator(".qa-verdict")).to_contain_text("找到答案")
     assert "员工手册.md" in answer.locator(".qa-where").first.inner_text()
     sync_api.expect(page.locator("#qa-hint")).to_contain_text("将加入已有索引 handbook")
