@@ -183,6 +183,7 @@ def serve_with_probe(port: int, out: Path, session_capacity: int | None) -> None
 
 
 def read_probe(path: Path) -> list[dict[str, float]]:
+    """The probe's records so far."""
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
@@ -244,6 +245,7 @@ def summarise(rows: list[dict[str, float]], start: float, warmup: float, seconds
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the server and its load (or, with --serve, be the server)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="soak length (60)")
     parser.add_argument("--warmup", type=float, default=15.0, help="warm-up before it (15)")

@@ -81,6 +81,7 @@ class Page:
         self.page.locator("#qa-index-info").get_by_text(LOADED[language]).first.wait_for()
 
     def close(self) -> None:
+        """Close the page's browser context."""
         self.context.close()
 
     def _dialog(self, dialog: Any) -> None:
@@ -89,9 +90,11 @@ class Page:
 
     @property
     def question(self) -> Any:
+        """The question box."""
         return self.page.locator("#qa-question textarea")
 
     def answers(self) -> Any:
+        """The chat's answers and notices."""
         return self.page.locator("#qa-chat .qa-answer, #qa-chat .qa-notice")
 
     def ask(self, text: str) -> Any:
@@ -151,6 +154,7 @@ class Page:
         return [(kind, text) for kind, text in self.page.evaluate(PAGE_WORDS_JS)]
 
     def screenshot(self, name: str) -> Path:
+        """Save a screenshot of the page as ``artifacts/<name>``."""
         path = ARTIFACTS / name
         path.parent.mkdir(exist_ok=True)
         self.page.screenshot(path=str(path))

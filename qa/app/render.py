@@ -11,6 +11,7 @@ Highlights: the answering sentence is marked in the answer line and in its own c
 
 from __future__ import annotations
 
+import html
 import uuid
 from pathlib import Path
 from typing import Any
@@ -195,10 +196,11 @@ def render_switch(text: str) -> str:
 
 def render_status(lines: list[tuple[str, str]]) -> str:
     """The upload status: one line each, ``(kind, text)`` with kind ``ok``, ``warn`` or
-    ``info``, marked by a CSS icon."""
+    ``info``, marked by a CSS icon. An HTML component shows it (no Markdown), so the text
+    is HTML-escaped only and reads as it is in the HTML too ("Added notes.txt")."""
     items = "".join(
         f'<li class="qa-status-{kind}"><span class="qa-icon qa-icon-{kind}" '
-        f'aria-hidden="true"></span>{escape(text)}</li>'
+        f'aria-hidden="true"></span>{html.escape(text)}</li>'
         for kind, text in lines
     )
     return f'<ul class="qa-status">{items}</ul>'
