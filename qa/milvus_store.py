@@ -66,7 +66,10 @@ from urllib.parse import urlsplit
 import numpy as np
 from tqdm.auto import tqdm
 
-from qa import ranking
+from qa import verdict
+from qa.answer_line import answering_sentence
+from qa.answers import Answer, Hit, answer, make_hit, rank, unjudged_answer
+from qa.candidates import Candidates
 from qa.chunking import (
     CHUNKER_VERSION,
     ChunkingSettings,
@@ -88,8 +91,8 @@ from qa.index import (
 )
 from qa.ingest import Document, SkippedFile, collect_files, iter_documents
 from qa.lexical import DEFAULT_TOKENIZER, TOKENIZERS, number_tokens, tokenize
-from qa.ranking import Answer, Candidates
-from qa.search import KEYWORD_WEIGHT, Hit, answering_sentence, check_query
+from qa.question import Question, check_query
+from qa.ranking import KEYWORD_WEIGHT
 
 PathLike = str | os.PathLike[str]
 ProgressCallback = Callable[[int, int], None]
@@ -370,7 +373,7 @@ class MilvusIndex:
         self._client = client
         # Whether the passages collection has the page fields (not in older stores).
         self._has_pages = True
-        self._verdict_baseline: ranking.Baseline | None = None
+        self._verdict_baseline: verdict.Baseline | None = None
 
     # ---- opening --------------------------------------------------------------------
 
@@ -695,7 +698,7 @@ class MilvusIndex:
         check_chunker_version(self.chunker_version, bool(known), self.uri)
         todo = [
             (document.source, document.sha256, passages)
-            for document, passages in documents_to_add(documents, known, self.settings, report)
+            for document, passages, _ in documents_to_add(documents, known, self.settings, report)
         ]
         report.skipped[:0] = skipped
         if todo:
@@ -1006,25 +1009,25 @@ class MilvusIndex:
         :attr:`fusion` says (module docstring). Raises QueryError for an empty, over-long
         or wordless question, IndexStoreError when Milvus fails.
         """
-        question = check_query(question, k, mode)
+        asked = check_query(question, k, mode)
         k = min(k, MAX_TOP_K)
         if self._milvus_fuses() and mode == "hybrid":
-            return self._milvus_fused_hits(question, k)
-        candidates = self._candidates(question, mode, k)
-        return ranking.rank(question, candidates, k, mode, self._get_passages, keyword_weight).hits
+            return self._milvus_fused_hits(asked, k)
+        candidates = self._candidates(asked, mode, k)
+        return rank(asked, candidates, k, mode, self._get_passages, keyword_weight).hits
 
     def ask(self, question: str, k: int = 5, mode: str = "hybrid") -> Answer:
         """Answer the question as :meth:`qa.Index.ask`: the hits and the verdict, from one
         round of searches. With ``fusion="milvus"`` in hybrid mode no verdict is made
         (``found`` is None): Milvus's fused scores are not calibrated.
         """
-        question = check_query(question, k, mode)
+        asked = check_query(question, k, mode)
         k = min(k, MAX_TOP_K)
         if self._milvus_fuses() and mode == "hybrid":
-            return ranking.unjudged_answer(question, self._milvus_fused_hits(question, k))
-        candidates = self._candidates(question, "all", k)
-        return ranking.answer(
-            question,
+            return unjudged_answer(asked, self._milvus_fused_hits(asked, k))
+        candidates = self._candidates(asked, "all", k)
+        return answer(
+            asked,
             candidates,
             k,
             mode,
@@ -1033,8 +1036,8 @@ class MilvusIndex:
             self._baseline,
         )
 
-    def _baseline(self) -> ranking.Baseline:
-        """The verdict's baseline (see :func:`qa.ranking.probe_baseline`): computed on the
+    def _baseline(self) -> verdict.Baseline:
+        """The verdict's baseline (see :func:`qa.verdict.probe_baseline`): computed on the
         first verdict, then kept until this object writes to the store, and recorded in the
         passages collection's properties with the sources it was computed on, so that a
         later load of the unchanged store does not ask the probes again. Rows that other
@@ -1043,13 +1046,13 @@ class MilvusIndex:
         if self._verdict_baseline is not None:
             return self._verdict_baseline
         before = self._contents_fingerprint()
-        baseline = ranking.probe_baseline(
+        baseline = verdict.probe_baseline(
             lambda probe, vector: self._candidates(probe, "all", 5, vector),
             self._get_passages,
             self.encoder,
         )
         if self._contents_fingerprint() == before:  # no writer changed the store meanwhile
-            record = {**ranking.baseline_record(baseline), "contents": before}
+            record = {**verdict.baseline_record(baseline), "contents": before}
             try:
                 self._call(
                     "alter_collection_properties",
@@ -1068,14 +1071,14 @@ class MilvusIndex:
 
     def _keep_recorded_baseline(self, properties: dict[str, str]) -> None:
         """Use the baseline recorded in the properties when the sources are still those."""
-        if self.encoder.name not in ranking.CALIBRATIONS or BASELINE_PROPERTY not in properties:
+        if self.encoder.name not in verdict.CALIBRATIONS or BASELINE_PROPERTY not in properties:
             return
         try:
             record = json.loads(properties[BASELINE_PROPERTY])
         except ValueError:
             return
         if isinstance(record, dict) and record.get("contents") == self._contents_fingerprint():
-            self._verdict_baseline = ranking.baseline_from_record(record)
+            self._verdict_baseline = verdict.baseline_from_record(record)
 
     def _milvus_fuses(self) -> bool:
         if self.fusion not in FUSIONS:
@@ -1083,22 +1086,22 @@ class MilvusIndex:
         return self.fusion == "milvus"
 
     def _candidates(
-        self, question: str, mode: str, k: int, query: np.ndarray | None = None
+        self, question: Question, mode: str, k: int, query: np.ndarray | None = None
     ) -> Candidates:
         """The candidates of a question with the scores the mode needs (``all``: every
         score): Milvus's best BM25 (k of them in keyword mode), paragraph and window
         matches, as many as the core fetches. ``query`` is the question's vector when it
         is embedded already."""
         if mode == "keyword":
-            best = self._keyword_scores(question, k)
+            best = self._keyword_scores(question.text, k)
             return Candidates.from_scores(list(best), list(best.values()))
         keyword: dict[int, float] = {}
         numbers = None
         if mode != "dense":
-            keyword = self._keyword_scores(question, DENSE_CANDIDATES)
-            numbers = self._number_matches(question)
+            keyword = self._keyword_scores(question.text, DENSE_CANDIDATES)
+            numbers = self._number_matches(question.text)
         if query is None:
-            query = self.encoder.encode_queries([question])[0]
+            query = self.encoder.encode_queries([question.text])[0]
         paragraph, complete, windows = self._dense_candidates(query)
         ids = list(dict.fromkeys([*paragraph, *windows, *keyword]))
         floor = min(paragraph.values()) if paragraph else 0.0
@@ -1117,10 +1120,10 @@ class MilvusIndex:
             unlisted=not complete,
         )
 
-    def _milvus_fused_hits(self, question: str, k: int) -> list[Hit]:
+    def _milvus_fused_hits(self, question: Question, k: int) -> list[Hit]:
         """Hits of Milvus's own fusion (``fusion="milvus"``), with answering sentences."""
-        query = self.encoder.encode_queries([question])[0]
-        ranked = self._milvus_hybrid(question, query, k)
+        query = self.encoder.encode_queries([question.text])[0]
+        ranked = self._milvus_hybrid(question.text, query, k)
         windows = self._windows_of([pid for pid, _ in ranked], query)
         passages = self._get_passages([pid for pid, _ in ranked])
         hits: list[Hit] = []
@@ -1129,7 +1132,7 @@ class MilvusIndex:
             if passage is None:  # deleted by another writer since the search
                 continue
             start, end = answering_sentence(passage, question, windows.get(pid, {}))
-            hits.append(ranking.make_hit(len(hits) + 1, score, passage, start, end))
+            hits.append(make_hit(len(hits) + 1, score, passage, start, end))
         return hits
 
     def _keyword_query(self, question: str) -> str:

@@ -1,11 +1,11 @@
-"""Fit and check the found / not-found verdict (``qa.ranking.CALIBRATIONS``) for an encoder.
+"""Fit and check the found / not-found verdict (``qa.verdict.CALIBRATIONS``) for an encoder.
 
 For every question of a group the bundled report's index is asked once (hybrid, k=5) and
-the verdict's features are read from that one search (``qa.ranking.verdict_features``),
-relative to the index's baseline (``qa.ranking.probe_baseline``). A logistic model over
+the verdict's features are read from that one search (``qa.verdict.verdict_features``),
+relative to the index's baseline (``qa.verdict.probe_baseline``). A logistic model over
 them is fitted on the development questions and the English ones written from them
 (labelled found) and the off-topic questions (labelled not found); the questions held out
-of the fit check it. Prints the coefficients to record in ``qa/ranking.py`` and the table in
+of the fit check it. Prints the coefficients to record in ``qa/verdict.py`` and the table in
 README.md ("Found or not found").
 
     .venv/bin/python scripts/calibrate.py                 # the default encoder
@@ -30,17 +30,18 @@ from pathlib import Path
 import numpy as np
 
 import qa
-from qa import ranking
+from qa import answers, verdict
 from qa.encoders import DEFAULT_ENCODER
 from qa.evaluation import Question, read_tsv_questions
+from qa.question import read_question
 
 DEV_QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "leping-dev.tsv"
 FEATURES = ("margin", "disagreement", "coverage", "cross_script", "best")
 CMRC = DEV_QUESTIONS.parent / "cmrc2018" / "cmrc2018_dev.json"
 
 # Not about the report: fitted as not found. They are also the questions each index is
-# asked for the verdict's baseline (qa.ranking.PROBE_QUESTIONS).
-OFF_TOPIC = list(ranking.PROBE_QUESTIONS)
+# asked for the verdict's baseline (qa.verdict.PROBE_QUESTIONS).
+OFF_TOPIC = list(verdict.PROBE_QUESTIONS)
 # About the report, in English (question, text of the answering passage): fitted as found.
 # Written for the fit, from development questions (the development set has 3 in English).
 FITTED_ENGLISH = [
@@ -141,12 +142,13 @@ class Row:
 def ask(index: qa.Index, group: str, question: Question | str) -> Row:
     """Ask one question once; read the verdict features from that search."""
     text = question.question if isinstance(question, Question) else question
+    asked = read_question(text)
     contents = index._contents
-    candidates = index._candidates(contents, text, "all")
-    ranked = ranking.rank(text, candidates, 5, "hybrid", contents.passages_of)
-    raw = ranking.verdict_features(text, candidates, ranked.passages)
+    candidates = index._candidates(contents, asked, "all")
+    ranked = answers.rank(asked, candidates, 5, "hybrid", contents.passages_of)
+    raw = verdict.verdict_features(asked, candidates, ranked.passages)
     assert raw is not None
-    features = ranking.relative_features(text, raw, index._baseline(contents))
+    features = verdict.relative_features(asked, raw, index._baseline(contents))
     assert features is not None
     rank = None
     if isinstance(question, Question):
@@ -177,7 +179,7 @@ def cross_validated(
     return {key: float(np.mean(value)) for key, value in sorted(errors.items())}
 
 
-def fit(rows: list[Row], features: tuple[str, ...] = FEATURES) -> ranking.Calibration:
+def fit(rows: list[Row], features: tuple[str, ...] = FEATURES) -> verdict.Calibration:
     """A logistic regression of on-topic over the features (lightly regularised).
 
     Each of the four groups (same or cross script, on or off topic) weighs the same in
@@ -193,13 +195,13 @@ def fit(rows: list[Row], features: tuple[str, ...] = FEATURES) -> ranking.Calibr
     scale = x.std(axis=0)
     model = LogisticRegression(C=10.0).fit(x / scale, y, sample_weight=weight)
     weights = model.coef_[0] / scale
-    return ranking.Calibration(
+    return verdict.Calibration(
         intercept=round(float(model.intercept_[0]), 4),
         weights={name: round(float(w), 4) for name, w in zip(features, weights, strict=True)},
     )
 
 
-def cmrc_table(calibration: ranking.Calibration, model: str, count: int) -> None:
+def cmrc_table(calibration: verdict.Calibration, model: str, count: int) -> None:
     """Judge CMRC 2018 questions and the off-topic lists against the CMRC contexts' index."""
     from qa.evaluation import contexts_index, read_squad
 
@@ -234,7 +236,7 @@ def main() -> int:
     parser.add_argument(
         "--recorded",
         action="store_true",
-        help="judge with the calibration recorded in qa.ranking instead of the one fitted now",
+        help="judge with the calibration recorded in qa.verdict instead of the one fitted now",
     )
     parser.add_argument(
         "--cv", action="store_true", help="print cross-validated errors with and without 'best'"
@@ -270,8 +272,8 @@ def main() -> int:
     calibration = fit(fitted)
     if args.recorded:
         print(f"fitted now on {len(fitted)} questions (not used below): {calibration}")
-        calibration = ranking.CALIBRATIONS[index.encoder.name]
-        print(f"encoder {index.encoder.name}: the calibration recorded in qa.ranking")
+        calibration = verdict.CALIBRATIONS[index.encoder.name]
+        print(f"encoder {index.encoder.name}: the calibration recorded in qa.verdict")
     else:
         print(f"encoder {index.encoder.name}: fitted on {len(fitted)} questions")
     print(f"    {index.encoder.name!r}: Calibration(")
