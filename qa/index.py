@@ -100,6 +100,40 @@ class SourceInfo:
             return None
 
 
+def source_named(sources: Iterable[str], name: str) -> str:
+    """The indexed source a user names: its path as indexed, its resolved path, or a file
+    name no other indexed source has; DocumentError (kind ``not_indexed``) otherwise."""
+    known = list(sources)
+    if name in known:
+        return name
+    resolved = str(Path(name).expanduser().resolve())
+    if resolved in known:
+        return resolved
+    same = [s for s in known if Path(s).name == Path(name).name]
+    if len(same) == 1:
+        return same[0]
+    if same:
+        raise DocumentError(
+            f"{name!r} names {len(same)} indexed documents; give its full path",
+            kind="not_indexed",
+        )
+    raise DocumentError(f"the index holds no document {name!r}", kind="not_indexed")
+
+
+def date_setting(date: str | None) -> tuple[ReferenceDate | None, bool]:
+    """What a date a user sets means: (the reference date, whether it is the user's).
+    ``auto`` is (None, False): the document's own, to be found again; None is (None, True):
+    no date. Raises DocumentError (kind ``date``) for text that is not a date."""
+    if date is not None and date.strip().lower() == "auto":
+        return None, False
+    if date is None:
+        return None, True
+    try:
+        return parse_date(date), True
+    except ValueError as exc:
+        raise DocumentError(str(exc), kind="date") from exc
+
+
 def source_info(
     source: str, sha256: str, passages: int, reference: ReferenceDate | None, user: bool = False
 ) -> SourceInfo:
@@ -531,17 +565,8 @@ class Index:
         Returns the new source record. Raises DocumentError (kind ``date``) for a date that
         is not one, (kind ``not_indexed``) for a document the index does not hold.
         """
-        wanted = self._source_named(source)
-        reference: ReferenceDate | None
-        if date == "auto":
-            reference, user = None, False
-        elif date is None:
-            reference, user = None, True
-        else:
-            try:
-                reference, user = parse_date(date), True
-            except ValueError as exc:
-                raise DocumentError(str(exc), kind="date") from exc
+        wanted = source_named(self._contents.sources, source)
+        reference, user = date_setting(date)
         with self._write_lock:
             contents = self._contents
             rows = [n for n, p in enumerate(contents.passages) if p.source == wanted]
@@ -560,25 +585,6 @@ class Index:
             )
             self._changed.add(wanted)
         return record
-
-    def _source_named(self, name: str) -> str:
-        """The indexed source a user names: its path as indexed, its resolved path, or a
-        file name no other indexed source has."""
-        sources = self._contents.sources
-        if name in sources:
-            return name
-        resolved = str(Path(name).expanduser().resolve())
-        if resolved in sources:
-            return resolved
-        same = [s for s in sources if Path(s).name == Path(name).name]
-        if len(same) == 1:
-            return same[0]
-        if same:
-            raise DocumentError(
-                f"{name!r} names {len(same)} indexed documents; give its full path",
-                kind="not_indexed",
-            )
-        raise DocumentError(f"the index holds no document {name!r}", kind="not_indexed")
 
     def embed_passages(
         self,

@@ -72,6 +72,8 @@ _DATE = re.compile(
     + r"\s*年\s*(?:(?P<m>[0-9]{1,2}|[十一二三四五六七八九]{1,2})\s*月"
     + r"(?:\s*(?P<d>[0-9]{1,2}|[十一二三四五六七八九]{1,3})\s*[日号號])?)?"
 )
+_RANGE_AFTER = re.compile(r"\s*(?:至|到|—+|–|-|~|～|－)\s*[0-9〇零一二三四五六七八九]")
+_RANGE_BEFORE = re.compile(r"(?:至|到|—+|–|-|~|～|－)\s*$")
 _ISO_DATE = re.compile(
     r"(?<![0-9])(?P<y>[0-9]{4})[-/.](?P<m>[0-9]{1,2})(?:[-/.](?P<d>[0-9]{1,2}))?(?![0-9])"
 )
@@ -656,6 +658,10 @@ def _full_date(line: str) -> ReferenceDate | None:
     folded = fold(line)
     for match in _DATE.finditer(folded):
         if match["m"] is None:
+            continue
+        # A date that starts or ends a range (报告期：2022年1月1日至2022年12月31日) is the
+        # period a document covers, not its own date.
+        if _RANGE_AFTER.match(folded, match.end()) or _RANGE_BEFORE.search(folded[: match.start()]):
             continue
         year = _year(match["y"])
         month = _number(match["m"])

@@ -342,7 +342,7 @@ def upload(client: Client, paths: list[Path], index: str) -> tuple[str, Any, str
 
 def test_ask_returns_the_answer_object(client):
     answer = client.predict(GDP_QUESTION, 5, "hybrid", api_name="/ask")
-    assert set(answer) == {"question", "found", "confidence", "answer", "hits"}
+    assert set(answer) == {"question", "found", "confidence", "answer", "hits", "time"}
     assert answer["question"] == GDP_QUESTION
     assert answer["found"] is True and 0.5 <= answer["confidence"] <= 1.0
     hits = answer["hits"]

@@ -40,7 +40,7 @@ def root(saved_report_index: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def test_ask_json_on_the_bundled_report(root):
     result = run_qa("ask", "家庭医生履约率是多少？", "-k", "3", "--json", root=root)
     answer = json.loads(result.stdout)
-    assert set(answer) == {"question", "found", "confidence", "answer", "hits"}
+    assert set(answer) == {"question", "found", "confidence", "answer", "hits", "time"}
     assert answer["question"] == "家庭医生履约率是多少？"
     assert answer["found"] is True and answer["confidence"] >= 0.5
     hits = answer["hits"]

@@ -361,7 +361,7 @@ def test_cli_build_ask_and_eval_with_store(tmp_path, docs, capsys):
 
     assert main(["ask", "乐平市面积多大？", "--store", uri, "-k", "2", "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
-    assert set(answer) == {"question", "found", "confidence", "answer", "hits"}
+    assert set(answer) == {"question", "found", "confidence", "answer", "hits", "time"}
     hits = answer["hits"]
     assert len(hits) == 2 and "1973平方公里" in hits[0]["text"] and answer["answer"] == hits[0]
     assert main(["ask", "景德镇产业", "--store", uri, "--mode", "keyword", "--json"]) == 0
