@@ -20,11 +20,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-from calibrate import HELD_OUT_CHINESE, HELD_OUT_ENGLISH  # noqa: E402
 from cmrc_sweep import CMRC_DEV, build_or_load, default_folder, load_cmrc  # noqa: E402
-from common import DEV_QUESTIONS, format_table  # noqa: E402
+from common import DEV_QUESTIONS, format_table, report_question_sets  # noqa: E402
 
 import qa  # noqa: E402
 from qa import answer_line, ranking  # noqa: E402
@@ -101,9 +99,10 @@ def main() -> int:
             report,
             [q for q in dev if q.kind == "paraphrase" and not q.question.isascii()],
         )
-    held_out = [Question("english", q, a) for q, a in HELD_OUT_ENGLISH]
+    report = report_question_sets()
+    held_out = report["held-out English"]
     sets["held-out English (scripts/calibrate.py)"] = (report, held_out)
-    chinese = [Question("chinese", q, a) for q, a in HELD_OUT_CHINESE]
+    chinese = report["held-out Chinese"]
     sets["held-out Chinese (scripts/calibrate.py)"] = (report, chinese)
     if args.cmrc_contexts:
         questions, documents = load_cmrc(contexts=args.cmrc_contexts)

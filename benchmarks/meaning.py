@@ -6,11 +6,9 @@ the working tree, in hybrid, dense and keyword mode, with the verdict.
     .venv/bin/python benchmarks/meaning.py --only after     # the working tree alone
     .venv/bin/python benchmarks/meaning.py --sets time      # sets whose name holds "time"
 
-Each version runs in a process of its own (``PYTHONPATH`` on a ``git worktree`` of the ref)
-with an index root of its own under ``--roots`` (an older qa cannot read the indexes a newer
-one writes): the contexts indexes of CMRC 2018 and DRCD are built there once (about 15
-minutes each on 2 cores), or copied from ``--seed`` when that root holds them (the working
-tree's root copies the code before's too: a newer qa reads an older one's indexes). Prints, per
+Each version runs in a process of its own with an index root of its own under ``--roots``
+(``benchmarks/versions.py``): the contexts indexes of CMRC 2018 and DRCD are built there once
+(about 15 minutes each on 2 cores), or copied from ``--seed`` when that root holds them. Prints, per
 set and mode, R@1, R@5 and MRR@10 before and after, the share of answerable questions judged
 found (off-topic sets: judged not found), the answer text in the answer line (sets whose
 questions give one), and the questions whose first-ranked answer or verdict changed.
@@ -20,20 +18,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, format_table  # noqa: E402
+from common import format_table  # noqa: E402
+from versions import BEFORE, ROOTS, run_versions  # noqa: E402
 
 MODES = ("hybrid", "dense", "keyword")
-BEFORE = "919bdc1"
 
 
 def _worker(sets_filter: str, out: Path) -> None:
@@ -78,11 +72,14 @@ def _worker(sets_filter: str, out: Path) -> None:
         started = time.perf_counter()
         for question in qset.questions:
             row: dict[str, Any] = {"q": question.question, "label": question.label}
+            # ask(k=10) gives the hybrid search's hits and the verdict, from one search.
+            answer = index.ask(question.question, k=10)
             if qset.answerable:
                 for mode in MODES:
-                    hits = index.search(question.question, k=10, mode=mode)
+                    hits = answer.hits
+                    if mode != "hybrid":
+                        hits = index.search(question.question, k=10, mode=mode)
                     row[mode] = next((h.rank for h in hits if question.is_answered_by(h)), None)
-            answer = index.ask(question.question)
             row["found"] = answer.found
             row["confidence"] = answer.confidence
             if qset.answerable and question.answer and answer.answer is not None:
@@ -110,29 +107,12 @@ def _metrics(rows: list[dict[str, Any]], mode: str) -> tuple[float, float, float
     return r1, r5, mrr
 
 
-def _run(code: Path, root: Path, sets_filter: str, out: Path) -> None:
-    environment = dict(os.environ, PYTHONPATH=f"{code}", QA_INDEX_ROOT=str(root))
-    environment.setdefault("HF_HUB_OFFLINE", "1")
-    command = [sys.executable, __file__, "--worker", "--sets", sets_filter, "--out", str(out)]
-    subprocess.run(command, env=environment, check=True, cwd=REPO / "benchmarks")
-
-
-def _seed(root: Path, seed: Path | None) -> None:
-    """Copy the contexts indexes of ``seed`` (an index root) into ``root`` once."""
-    if seed is None or not (seed / ".eval-cache").is_dir():
-        return
-    for folder in (seed / ".eval-cache").iterdir():
-        target = root / ".eval-cache" / folder.name
-        if folder.is_dir() and not target.exists() and (folder / "CURRENT").exists():
-            shutil.copytree(folder, target)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--before", default=BEFORE, help="git ref of the code before")
     parser.add_argument("--only", choices=("before", "after"))
     parser.add_argument("--sets", default="", help="only sets whose name holds this text")
-    parser.add_argument("--roots", type=Path, default=REPO / "index" / ".meaning-roots")
+    parser.add_argument("--roots", type=Path, default=ROOTS)
     parser.add_argument("--seed", type=Path, help="an index root to copy contexts indexes from")
     parser.add_argument("--json", type=Path, help="also write the rows of both versions here")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -141,35 +121,8 @@ def main() -> None:
     if args.worker:
         _worker(args.sets, args.out)
         return
-    versions = [v for v in ("before", "after") if args.only in (None, v)]
-    results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as scratch:
-        for version in versions:
-            root = args.roots / version
-            root.mkdir(parents=True, exist_ok=True)
-            _seed(root, args.seed)
-            if version == "after":  # what the code before built, it can read (format 1)
-                _seed(root, args.roots / "before")
-            if version == "before":
-                code = Path(scratch) / "before"
-                subprocess.run(
-                    ["git", "worktree", "add", "--detach", str(code), args.before],
-                    cwd=REPO,
-                    check=True,
-                    capture_output=True,
-                )
-            else:
-                code = REPO
-            out = Path(scratch) / f"{version}.json"
-            print(f"== {version} ({args.before if version == 'before' else 'working tree'})")
-            try:
-                _run(code, root, args.sets, out)
-            finally:
-                if version == "before":
-                    subprocess.run(
-                        ["git", "worktree", "remove", "--force", str(code)], cwd=REPO, check=False
-                    )
-            results[version] = json.loads(out.read_text(encoding="utf-8"))
+    worker = ["--sets", args.sets]
+    results = run_versions(Path(__file__), worker, args.before, args.only, args.roots, args.seed)
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False), encoding="utf-8")
     _report(results)

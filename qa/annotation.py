@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from qa.chunking import Passage
 from qa.facts import passage_facts
-from qa.periods import ReferenceDate, document_times, reference_date
+from qa.periods import ReferenceDate, document_times, named_years, reference_date
 from qa.question import main_script
 
 # Bumped whenever what is stored per passage here changes: an index with an older version
@@ -48,11 +48,13 @@ def annotate(
     annotated = []
     for passage, time in zip(passages, times, strict=True):
         period = time.period if time is not None else None
+        named = named_years(passage.text, reference)
         annotated.append(
             dataclasses.replace(
                 passage,
                 facts=passage_facts(passage.text, passage.sentences) if facts else passage.facts,
                 period=None if period is None else (period.first, period.last),
+                named=None if named is None else (named.first, named.last),
                 stance=time.stance if time is not None else None,
                 script=main_script(passage.text),
             )

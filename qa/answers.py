@@ -80,7 +80,8 @@ class TimeReading:
     against that document's reference date (``2020``; None when they are relative and the
     document has no date); ``reference``: the document's reference date (``2021-04-13``) or
     None; ``passage_period``: the years the answer's passage speaks of, when known;
-    ``fits``: whether that passage's period and stance fit the question (None: not known).
+    ``fits``: whether that passage's period and stance fit the question (None: not known);
+    ``stance``: ``results`` or ``targets`` when the question asks for one.
     """
 
     asked: str
@@ -88,10 +89,16 @@ class TimeReading:
     reference: str | None
     passage_period: str | None
     fits: bool | None
+    stance: str | None = None
 
     def describe(self, language: str = "zh") -> str:
-        """One line for a reader: ``去年 → 2020年`` (``去年 → 2020`` in English), or that the
-        document has no date to read it against."""
+        """One line for a reader: ``去年 → 2020年`` (``去年 → 2020`` in English), that the
+        document has no date to read it against, or the stance a question without a time
+        asks for (问的是计划目标 / "asks for targets")."""
+        if not self.asked:
+            wanted = {"targets": ("计划目标", "targets"), "results": ("已取得的结果", "results")}
+            words = wanted.get(self.stance or "", ("", ""))
+            return f"问的是{words[0]}" if language == "zh" else f"asks for {words[1]}"
         if self.period is None:
             if language == "zh":
                 return f"{self.asked} → 无法确定（文档没有日期）"
@@ -215,30 +222,36 @@ def answer(
     if verdict_too:
         ordered = best_candidates(question, candidates, VERDICT_DEPTH, "hybrid", passages_of)
         judged = [p for _, _, p in ordered]
-    reading, fit = time_reading(question, candidates, ranked.positions[0])
+    reading, fit = time_reading(question, candidates, ranked.positions[0], ranked.passages[0])
     found, confidence = judge(question, candidates, judged[:VERDICT_DEPTH], encoder, baseline, fit)
     return Answer(question.text, found, confidence, ranked.hits[0], list(ranked.hits), reading)
 
 
 def time_reading(
-    question: Question, candidates: Candidates, position: int
+    question: Question, candidates: Candidates, position: int, passage: Passage
 ) -> tuple[TimeReading | None, float | None]:
     """How the question's time reads for the candidate at ``position`` (its document's
-    reference date, its passage's period), and how well the two fit (None: not known)."""
+    reference date, its passage's period), and how well the two fit (None: not known; a
+    passage whose own words name the years asked is not known to speak of another period,
+    whatever its section's period)."""
+    named = Period(*passage.named) if passage.named is not None else None
     asked = question.time
     if asked is None:
         return None, None
     reference = candidates.reference_of(position)
     period = asked.period(reference)
-    passage = candidates.period_of(position)
+    spoken = candidates.period_of(position)
     fits = time_fit(question, candidates)
     fit = None if fits is None or np.isnan(fits[position]) else float(fits[position])
+    if fit == 0.0 and period is not None and named is not None and period.share(named) > 0:
+        fit = None  # it names the years asked: not known to speak of another period
     reading = TimeReading(
         asked=asked.text(),
         period=None if period is None else period.label("en"),
         reference=None if reference is None else reference.iso(),
-        passage_period=None if passage is None else Period(*passage).label("en"),
+        passage_period=None if spoken is None else Period(*spoken).label("en"),
         fits=None if fit is None else fit > 0.0,
+        stance=asked.stance,
     )
     return reading, fit
 

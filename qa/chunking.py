@@ -69,9 +69,10 @@ class Passage:
     ``page`` and ``last_page`` are the 1-based pages of its first and last character, for a
     document with pages (None for one without). Worked out when it is indexed
     (:mod:`qa.annotation`): ``facts``, the kinds of fact each sentence holds (one tuple per
-    sentence, empty before), ``period``, the (first, last) year it speaks of,
-    ``stance``, ``results`` or ``targets`` (None when not known), and ``script``, the
-    script most of its letters are in (``han``, ``latin``, ``other``; "" before).
+    sentence, empty before), ``period``, the (first, last) year it speaks of (from its
+    section and its words), ``named``, the span of the years its text names, ``stance``,
+    ``results`` or ``targets`` (None when not known), and ``script``, the script most of
+    its letters are in (``han``, ``latin``, ``other``; "" before).
     """
 
     text: str
@@ -83,6 +84,7 @@ class Passage:
     last_page: int | None = None
     facts: tuple[tuple[str, ...], ...] = field(default=())
     period: tuple[int, int] | None = None
+    named: tuple[int, int] | None = None
     stance: str | None = None
     script: str = ""
 
@@ -94,8 +96,9 @@ class Passage:
         fields["section"] = tuple(fields["section"])
         fields["sentences"] = tuple(tuple(span) for span in fields.get("sentences") or ())
         fields["facts"] = tuple(tuple(kinds) for kinds in fields.get("facts") or ())
-        if fields.get("period") is not None:
-            fields["period"] = tuple(fields["period"])
+        for key in ("period", "named"):
+            if fields.get(key) is not None:
+                fields[key] = tuple(fields[key])
         return cls(**fields)
 
     @property

@@ -25,7 +25,8 @@ Layout: three collections, ``NAME`` (passages), ``NAME_windows`` and ``NAME_sour
   with the sparse vector that Milvus's BM25 function makes from it (``sparse``), and the
   paragraph vector (``vector``); and what :mod:`qa.annotation` works out once per passage:
   the script of its text (``script``), the period it speaks of (``first_year``,
-  ``last_year``, -1 when not known), its stance (``stance``: 0 not known, 1 results, 2
+  ``last_year``, -1 when not known) and the years its text names (``named_first``,
+  ``named_last``), its stance (``stance``: 0 not known, 1 results, 2
   targets) and the facts of each sentence (``facts``, JSON). A store made before these
   were kept has none of them (no ``qa.annotations`` property): it is searched as before,
   without the scripts or times of its passages, and its answer lines see numbers and dates
@@ -150,7 +151,7 @@ _PASSAGE_FIELDS = ["id", "source", "ordinal", "section", "paragraph", "sentences
 _PAGE_FIELDS = ["page", "last_page"]
 # What qa.annotation adds to a passage (stores with the qa.annotations property).
 _TRAIT_FIELDS = ["source_id", "script", "first_year", "last_year", "stance"]
-_ANNOTATION_FIELDS = [*_TRAIT_FIELDS[1:], "facts"]
+_ANNOTATION_FIELDS = [*_TRAIT_FIELDS[1:], "named_first", "named_last", "facts"]
 _SOURCE_FIELDS = ["id", "source", "sha256", "passages", "windows", "added"]
 _DATE_FIELDS = ["date", "date_origin"]
 
@@ -616,6 +617,8 @@ class MilvusIndex:
             passages.add_field("script", data_type.INT8)
             passages.add_field("first_year", data_type.INT16)
             passages.add_field("last_year", data_type.INT16)
+            passages.add_field("named_first", data_type.INT16)
+            passages.add_field("named_last", data_type.INT16)
             passages.add_field("stance", data_type.INT8)
             passages.add_field("facts", data_type.VARCHAR, max_length=MAX_VARCHAR)
         passages.add_field("vector", data_type.FLOAT_VECTOR, dim=dim)
@@ -1505,6 +1508,7 @@ def _missing_message(client: Any, location: StoreLocation) -> str:
 
 def _passage(row: dict[str, Any]) -> Passage:
     first, last = int(row.get("first_year", -1)), int(row.get("last_year", -1))
+    named_first, named_last = int(row.get("named_first", -1)), int(row.get("named_last", -1))
     return Passage(
         text=row["text"],
         source=row["source"],
@@ -1515,6 +1519,7 @@ def _passage(row: dict[str, Any]) -> Passage:
         last_page=int(row.get("last_page") or 0) or None,
         facts=tuple(tuple(kinds) for kinds in json.loads(row.get("facts") or "[]")),
         period=(first, last) if first >= 0 else None,
+        named=(named_first, named_last) if named_first >= 0 else None,
         stance=_STANCES.get(int(row.get("stance", 0))),
         script=_SCRIPTS.get(int(row.get("script", -1)), ""),
     )
@@ -1527,10 +1532,13 @@ _SCRIPTS = {code: script for script, code in SCRIPT_CODES.items()}
 def _annotation_fields(passage: Passage) -> dict[str, Any]:
     """The annotation columns of a passage's row."""
     first, last = passage.period if passage.period is not None else (UNKNOWN, UNKNOWN)
+    named_first, named_last = passage.named if passage.named is not None else (UNKNOWN, UNKNOWN)
     return {
         "script": SCRIPT_CODES.get(passage.script, UNKNOWN),
         "first_year": first,
         "last_year": last,
+        "named_first": named_first,
+        "named_last": named_last,
         "stance": STANCE_CODES.get(passage.stance, 0),
         "facts": json.dumps([list(kinds) for kinds in passage.facts]),
     }

@@ -92,7 +92,7 @@ _RELATIVE_OFFSETS = {
     "本年": 0, "明年": 1, "来年": 1, "來年": 1, "下一年": 1, "下年度": 1, "后年": 2, "後年": 2,
 }  # fmt: skip
 _PAST_SPAN = re.compile(
-    rf"(?:过去|過去|近|最近|以往|这|這)\s*的?\s*(?P<n1>{_N})\s*年(?:来|來|间|間|里|裡)?"
+    rf"(?:过去|過去|近|最近|以往)\s*的?\s*(?P<n1>{_N})\s*年(?:来|來|间|間|里|裡)?"
     rf"|(?P<n2>{_N})\s*年(?:来|來)"
 )
 _NEXT_SPAN = re.compile(
@@ -144,12 +144,24 @@ _PLAN_WORDS = re.compile(r"\s*(?:五年)?(?:规划|規劃|计划|計劃)")
 # Stance words. A question's: what it wants; a heading's: what its section is.
 _TARGET_WORDS = re.compile(
     r"目标|目標|计划|計劃|打算|力争|力爭|预期|預期|预计|預計|规划|規劃|争取|爭取|远景|遠景|展望|将要|將要"
+    r"|[要将將](?:达到|達到|取得|完成|实现|實現|建成|新增|保持|控制|突破)"
     r"|(?i:\b(?:targets?|goals?|plan(?:s|ned)?|aims?|expected|projected|will|going\s+to)\b)"
 )
 _RESULT_WORDS = re.compile(
-    r"完成了|实现了|實現了|取得了|达到了|達到了|增长了|增長了|新增了|已经|已經|累计|累計|成效|成绩|成績|成果"
+    r"完成了|实现了|實現了|取得了|达到了|達到了|增长了|增長了|新增了|已经|已經|累计|累計"
     r"|(?i:\b(?:achieved|completed|accomplished|did|grew|rose|fell|increased|decreased|was|were"
     r"|has\s+been|have\s+been|had)\b)"
+)
+# The stance words that make a question ask about time without naming one: "计划新开工多少
+# 个项目？" wants targets, "已经完成了多少？" results. Narrower than the words above: 规划 is
+# also a city's plan, 计划生育 a policy, "was" any past tense.
+_TARGETS_ASKED = re.compile(
+    r"目标|目標|力争|力爭|预期|預期|打算|(?:计划|計劃)(?!生育)|[要将將](?:达到|達到|新增|建成)"
+    r"|(?i:\b(?:targets?|goals?|planned|plans?\s+to|expected\s+to|aims?\s+to|will)\b)"
+)
+_RESULTS_ASKED = re.compile(
+    r"已经|已經|已完成|完成了|实现了|實現了|取得了|累计|累計"
+    r"|(?i:\b(?:achieved|completed|so\s+far|has\s+been|have\s+been)\b)"
 )
 _HEADING_TARGETS = re.compile(
     r"安排|计划|計劃|目标|目標|任务|任務|打算|展望|考虑|考慮|思路|规划|規劃|要点|要點|重点工作|重點工作"
@@ -274,7 +286,8 @@ class AskedTime:
         return _joined(found) if found else None
 
     def text(self) -> str:
-        """The time expressions as written, joined (``去年``, ``2019年、2020年``)."""
+        """The time expressions as written, joined (``去年``, ``2019年、2020年``); "" for a
+        question that asks for a stance alone."""
         return "、".join(m.text for m in self.mentions)
 
 
@@ -409,7 +422,7 @@ def find_mentions(text: str) -> list[TimeMention]:
         for match in pattern.finditer(folded):
             digits = next(g for g in match.groups() if g)
             years = _number(digits)
-            if years is None or not 1 < years <= 50 or not free(*match.span()):
+            if years is None or not 1 <= years <= 50 or not free(*match.span()):
                 continue
             mention = TimeMention(
                 text[match.start() : match.end()], match.start(), span=years, direction=direction
@@ -470,11 +483,16 @@ def stance_of(text: str) -> str | None:
 
 
 def asked_time(question: str) -> AskedTime | None:
-    """What the question asks about time, or None when it names no time (its stance
-    words alone do not count: 累计完成投资多少？ asks no period)."""
+    """What the question asks about time, or None when it names none: its time expressions
+    and the stance it wants; without time expressions, a stance its words clearly ask for
+    (计划新开工多少个项目？: targets; 已经完成了多少？: results) is read alone."""
     mentions = tuple(find_mentions(question))
     if not mentions:
-        return None
+        targets = bool(_TARGETS_ASKED.search(question))
+        results = bool(_RESULTS_ASKED.search(question))
+        if targets == results:
+            return None
+        return AskedTime((), TARGETS if targets else RESULTS)
     # The words of a time are not a stance: "the 13th Five-Year Plan", 十三五规划.
     rest = list(question)
     for mention in mentions:
@@ -505,6 +523,15 @@ def _own_periods(text: str, reference: ReferenceDate) -> list[Period]:
         if period is not None:
             periods.append(period)
     return periods
+
+
+def named_years(text: str, reference: ReferenceDate | None) -> Period | None:
+    """The span of every year a passage's text names (comparisons included: 比2019年 names
+    2019), against its document's reference date; None for none, or without a date."""
+    if reference is None:
+        return None
+    found = [p for m in find_mentions(text) if (p := m.period(reference)) is not None]
+    return _joined(found) if found else None
 
 
 def _joined(periods: Sequence[Period]) -> Period:
