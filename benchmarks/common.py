@@ -101,8 +101,12 @@ class CachingEncoder:
                 if str(stored["encoder"]) == self.name:
                     for text, vector in zip(stored["texts"], stored["vectors"], strict=True):
                         self._queries.setdefault(str(text), vector)
+        from tqdm.auto import tqdm
+
         missing = [t for t in dict.fromkeys(texts) if t not in self._queries]
-        for start in range(0, len(missing), batch):
+        for start in tqdm(
+            range(0, len(missing), batch), desc="questions", unit="batch", disable=not missing
+        ):
             chunk = missing[start : start + batch]
             for text, vector in zip(chunk, self._encoder.encode_queries(chunk), strict=True):
                 self._queries[text] = vector

@@ -85,6 +85,18 @@ def _dated_questions() -> list[Question]:
     return questions
 
 
+def off_topic(part: str, same_genre: bool = False) -> list[Question]:
+    """The off-topic questions of ``off-topic.tsv`` of one part (``fit`` or ``heldout``),
+    Chinese and English: those sharing a word with a corpus included, those in the report's
+    genre about another place or year alone with ``same_genre``."""
+    questions = read_tsv_questions(QUESTIONS / "off-topic.tsv")
+    wanted = {f"zh-{part}", f"en-{part}"}
+    if same_genre:
+        return [q for q in questions if q.kind.removesuffix("-same-genre") in wanted and
+                q.kind.endswith("-same-genre")]  # fmt: skip
+    return [q for q in questions if q.kind.removesuffix("-shares-words") in wanted]
+
+
 def question_sets() -> Iterator[QuestionSet]:
     """Every set whose data is here (the shared evaluation files are skipped when absent)."""
     if DEV.is_file():
@@ -101,8 +113,7 @@ def question_sets() -> Iterator[QuestionSet]:
     yield QuestionSet(
         "report, off-topic held out", "report", _tsv(report, {"heldout-offtopic"}), True, False
     )
-    off_topic = QUESTIONS / "off-topic.tsv"
-    held_off = _tsv(off_topic, {"zh-heldout", "en-heldout"})
+    held_off = off_topic("heldout")
     yield QuestionSet("off-topic held out (160), report", "report", held_off, True, False)
     time_dev, time_held = _alternate(_tsv(QUESTIONS / "leping-time.tsv"))
     yield QuestionSet("time, report (dev)", "report", time_dev, False)

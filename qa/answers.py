@@ -202,11 +202,13 @@ def answer(
     k: int,
     mode: str,
     passages_of: PassagesOf,
+    vectors_of: Callable[[list[int]], np.ndarray],
     encoder: str,
     baseline: Callable[[], Baseline],
 ) -> Answer:
     """The Answer to a question from its candidates: the k best in the mode as hits (the
-    best is the answer line), how its time was read, and the verdict.
+    best is the answer line), how its time was read, and the verdict (``vectors_of(keys)``
+    gives the vectors of the passages it judges).
 
     The verdict reads the VERDICT_DEPTH best of the hybrid ranking, the one its calibration
     was fitted on, whatever k and mode were asked: ``ask(q, k=1)`` and ``ask(q,
@@ -218,12 +220,14 @@ def answer(
     ranked = rank(question, candidates, k, mode, passages_of)
     if not ranked.hits:
         return Answer(question.text, False, 0.0, None, [])
-    judged = ranked.passages
+    judged = list(zip(ranked.positions, ranked.passages, strict=True))
     if verdict_too:
         ordered = best_candidates(question, candidates, VERDICT_DEPTH, "hybrid", passages_of)
-        judged = [p for _, _, p in ordered]
+        judged = [(n, p) for n, _, p in ordered]
     reading, fit = time_reading(question, candidates, ranked.positions[0], ranked.passages[0])
-    found, confidence = judge(question, candidates, judged[:VERDICT_DEPTH], encoder, baseline, fit)
+    found, confidence = judge(
+        question, candidates, judged[:VERDICT_DEPTH], encoder, baseline, vectors_of, fit
+    )
     return Answer(question.text, found, confidence, ranked.hits[0], list(ranked.hits), reading)
 
 

@@ -176,6 +176,13 @@ class _Contents:
         """The passages of the given rows."""
         return {row: self.passages[row] for row in rows}
 
+    def vectors_of(self, rows: list[int]) -> np.ndarray:
+        """The passage vectors of the given rows, one row each."""
+        vectors = np.zeros((len(rows), self.paragraph_vectors.d), dtype=np.float32)
+        for n, row in enumerate(rows):
+            vectors[n] = self.paragraph_vectors.reconstruct(int(row))
+        return vectors
+
     @functools.cached_property
     def traits(self) -> PassageTraits:
         """What the ranking knows of every passage: script, period, stance, reference date."""
@@ -700,6 +707,7 @@ class Index:
             k,
             mode,
             contents.passages_of,
+            contents.vectors_of,
             self.encoder.name,
             lambda: self._baseline(contents),
         )

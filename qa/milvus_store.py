@@ -57,12 +57,14 @@ collection, so ``"milvus"`` ranks a little worse (docs/milvus.md has the figures
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -130,6 +132,8 @@ GROUP_TEXTS = 2048
 # Candidates fetched per query: BM25 and paragraph vectors as in the core, windows 4x.
 WINDOW_CANDIDATES = 4 * DENSE_CANDIDATES
 MAX_TOP_K = 16384  # Milvus's limit on one search
+# Vectors of fetched passages kept for the verdict's lift features (MilvusIndex._vectors_of).
+VECTORS_KEPT = 4096
 MAX_QUERY_ROWS = 16384  # and on one query
 QUERY_RANGE_ROWS = 4096  # rows expected per id range when reading a whole collection
 # Weights of Milvus's weighted ranker (fusion="milvus"), which maps each score into [0, 1]
@@ -396,6 +400,9 @@ class MilvusIndex:
         self._annotated = True
         # The reference date of each source id, read once (this process's writes renew it).
         self._references: dict[int, ReferenceDate | None] | None = None
+        # The vectors of the passages fetched last, for the verdict (bounded; any thread).
+        self._vectors: collections.OrderedDict[int, np.ndarray] = collections.OrderedDict()
+        self._vectors_lock = threading.Lock()
         self._verdict_baseline: verdict.Baseline | None = None
 
     # ---- opening --------------------------------------------------------------------
@@ -1144,6 +1151,7 @@ class MilvusIndex:
             k,
             mode,
             self._get_passages,
+            self._vectors_of,
             self.encoder.name,
             self._baseline,
         )
@@ -1413,12 +1421,35 @@ class MilvusIndex:
         return windows
 
     def _get_passages(self, ids: list[int]) -> dict[int, Passage]:
+        """The passages of these ids, and their vectors kept for the verdict
+        (:meth:`_vectors_of`), in one ``get``."""
         if not ids:
             return {}
-        rows = self._call(
-            "get", self.location.collection, ids=ids, output_fields=self._passage_fields
-        )
+        fields = [*self._passage_fields, "vector"]
+        rows = self._call("get", self.location.collection, ids=ids, output_fields=fields)
+        with self._vectors_lock:
+            for row in rows:
+                self._vectors[int(row["id"])] = np.asarray(row["vector"], dtype=np.float32)
+                self._vectors.move_to_end(int(row["id"]))
+            while len(self._vectors) > VECTORS_KEPT:
+                self._vectors.popitem(last=False)
         return {int(row["id"]): _passage(row) for row in rows}
+
+    def _vectors_of(self, ids: list[int]) -> np.ndarray:
+        """The vectors of passages fetched by :meth:`_get_passages` (fetched again, in one
+        ``get``, when no longer kept)."""
+        with self._vectors_lock:
+            missing = [pid for pid in ids if pid not in self._vectors]
+        if missing:
+            rows = self._call(
+                "get", self.location.collection, ids=missing, output_fields=["id", "vector"]
+            )
+            with self._vectors_lock:
+                for row in rows:
+                    self._vectors[int(row["id"])] = np.asarray(row["vector"], dtype=np.float32)
+        with self._vectors_lock:
+            zero = np.zeros(self.encoder.dim, dtype=np.float32)
+            return np.stack([self._vectors.get(pid, zero) for pid in ids])
 
     @property
     def _passage_fields(self) -> list[str]:

@@ -77,6 +77,13 @@ _RANGE_BEFORE = re.compile(r"(?:至|到|—+|–|-|~|～|－)\s*$")
 _ISO_DATE = re.compile(
     r"(?<![0-9])(?P<y>[0-9]{4})[-/.](?P<m>[0-9]{1,2})(?:[-/.](?P<d>[0-9]{1,2}))?(?![0-9])"
 )
+# A year written without 年: four Chinese numerals of a year (二〇三五远景目标), or four
+# digits before the name of a vision or plan (2035远景目标).
+_BARE_YEAR = re.compile(
+    r"(?<![〇零一二三四五六七八九十百千万])(?P<y>[一二][〇零九][〇零一二三四五六七八九]{2})"
+    r"(?![〇零一二三四五六七八九十百千万年])"
+    r"|(?<![0-9])(?P<d>(?:19|20|21)[0-9]{2})(?=\s*(?:远景|遠景|愿景|願景|规划|規劃|年度?(?:计划|計劃)))"
+)
 _BY_YEAR = re.compile(r"(?:到|至|截至|截止到|截止)\s*" + _year_group("y") + r"\s*年")
 _PLAN = re.compile(
     r"(?:第\s*(?P<n1>[0-9]{1,2}|十[一二三四五六七八九]?|[一二三四五六七八九])\s*[个個]\s*五年"
@@ -407,6 +414,13 @@ def find_mentions(text: str) -> list[TimeMention]:
             TimeMention(text[match.start() : match.end()], match.start(), Period(year, year)),
             match.end(),
         )
+    for match in _BARE_YEAR.finditer(folded):
+        year = _year(match["y"] or match["d"])
+        if year is not None and free(*match.span()):
+            take(
+                TimeMention(text[match.start() : match.end()], match.start(), Period(year, year)),
+                match.end(),
+            )
     for match in _PLAN.finditer(folded):
         digits = match["n1"] or match["n3"] or (f"十{match['n2']}" if match["n2"] else "十")
         number = _number(digits)

@@ -9,12 +9,14 @@ answer (:func:`judge`).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import math
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -57,7 +59,7 @@ PROBE_QUESTIONS = (
 # The features compared with the probes' median (per script of the question).
 RELATIVE_FEATURES = ("margin", "coverage", "best")
 # Version of the features and the baseline an index's manifest records (see Baseline).
-BASELINE_VERSION = 1
+BASELINE_VERSION = 2
 # Words that say what kind of answer is wanted, not what it is about: left out of coverage.
 _FUNCTION_WORDS = re.compile(
     r"什么|多少|哪里|哪儿|哪些|哪个|哪一|如何|怎么|怎样|为什么|为何|是否|吗|呢|吧|谁|的|了|是|有"
@@ -188,22 +190,38 @@ def verdict_features(
 class Baseline:
     """How an index scores questions it cannot answer: for each script questions are
     written in ("han", "latin"), the median of each of RELATIVE_FEATURES over the
-    PROBE_QUESTIONS in that script. Empty for an index without passages."""
+    PROBE_QUESTIONS in that script, and the probes' vectors (``probes``: the lift features
+    compare a question with them on its own best passages). Empty for an index without
+    passages."""
 
     medians: Mapping[str, Mapping[str, float]]
+    probes: Mapping[str, np.ndarray] = field(default_factory=dict, compare=False)
 
     def of(self, question: Question) -> Mapping[str, float] | None:
         """The medians for the question's script (the han ones for another script)."""
         return self.medians.get(question.script) or self.medians.get("han")
 
+    def probes_of(self, question: Question) -> np.ndarray | None:
+        """The vectors of the probes in the question's script (the han ones for another)."""
+        found = self.probes.get(question.script)
+        return found if found is not None else self.probes.get("han")
+
 
 def baseline_record(baseline: Baseline) -> dict[str, Any]:
     """The baseline as written into an index's manifest: with the version of the features
-    and a checksum of the probe questions, so that a stale one is recomputed, not used."""
+    and a checksum of the probe questions, so that a stale one is recomputed, not used; the
+    probes' vectors as float16 (base64), so that a loaded index need not embed them."""
     return {
         "version": BASELINE_VERSION,
         "probes": _probes_checksum(),
         "medians": {script: dict(values) for script, values in baseline.medians.items()},
+        "vectors": {
+            script: {
+                "shape": list(vectors.shape),
+                "float16": base64.b64encode(vectors.astype("<f2").tobytes()).decode("ascii"),
+            }
+            for script, vectors in baseline.probes.items()
+        },
     }
 
 
@@ -219,9 +237,15 @@ def baseline_from_record(record: object) -> Baseline | None:
             str(script): {name: float(values[name]) for name in RELATIVE_FEATURES}
             for script, values in record["medians"].items()
         }
-    except (KeyError, TypeError, ValueError, AttributeError):
+        probes = {
+            str(script): np.frombuffer(base64.b64decode(value["float16"]), dtype="<f2")
+            .astype(np.float32)
+            .reshape(value["shape"])
+            for script, value in record["vectors"].items()
+        }
+    except (KeyError, TypeError, ValueError, AttributeError, binascii.Error):
         return None
-    return Baseline(medians)
+    return Baseline(medians, probes)
 
 
 def _probes_checksum() -> str:
@@ -260,8 +284,10 @@ def probe_baseline(
     scripts/calibrate.py asks), and its verdict features read from the ranked passages.
     No answering sentences are picked: the verdict does not read them."""
     features: dict[str, list[dict[str, float]]] = {}
+    vectors: dict[str, list[np.ndarray]] = {}
     for probe, vector in zip(PROBE_QUESTIONS, _vectors_of_probes(encoder), strict=True):
         question = read_question(probe)
+        vectors.setdefault(question.script, []).append(vector)
         candidates = candidates_of(question, vector)
         ranked = [p for _, _, p in best_candidates(question, candidates, 5, "hybrid", passages_of)]
         found = verdict_features(question, candidates, ranked)
@@ -271,8 +297,40 @@ def probe_baseline(
         {
             script: {name: float(np.median([f[name] for f in rows])) for name in RELATIVE_FEATURES}
             for script, rows in features.items()
-        }
+        },
+        {script: np.stack(rows) for script, rows in vectors.items()},
     )
+
+
+def lift_features(
+    question: Question,
+    candidates: Candidates,
+    positions: Sequence[int],
+    vectors: np.ndarray,
+    baseline: Baseline,
+) -> dict[str, float] | None:
+    """How far the question stands out on its own best passages from questions the index
+    cannot answer, the probes of its script, on those same passages:
+
+    - ``lift``: the question's score on a passage minus the median of the probes' scores on
+      it, the most over the judged passages;
+    - ``lift_top``: the same minus the best probe's score on it.
+
+    A passage that every question matches well (a general one, or one that an English
+    question meets across scripts only vaguely) lifts no question above the probes; the one
+    a question is about does. Unlike the corpus-wide medians of the baseline, this holds for
+    English questions over Chinese encyclopedia text, where off-topic questions score higher
+    than on-topic ones (scripts/calibrate.py). ``vectors`` are the passages' vectors, one
+    row per position; None without probes or scores."""
+    probes = baseline.probes_of(question)
+    if probes is None or candidates.paragraph is None or not len(positions):
+        return None
+    scores = candidates.paragraph[np.asarray(positions, dtype=np.int64)]
+    against = np.asarray(vectors, dtype=np.float32) @ probes.T  # (passages, probes)
+    return {
+        "lift": float(np.max(scores - np.median(against, axis=1))),
+        "lift_top": float(np.max(scores - np.max(against, axis=1))),
+    }
 
 
 def relative_features(
@@ -292,15 +350,17 @@ def relative_features(
 def judge(
     question: Question,
     candidates: Candidates,
-    passages: Sequence[Passage],
+    judged: Sequence[tuple[int, Passage]],
     encoder: str,
     baseline: Callable[[], Baseline],
+    vectors_of: Callable[[list[int]], np.ndarray],
     time_fit: float | None = None,
 ) -> tuple[bool | None, float | None]:
     """(found, confidence) of a question with the encoder's calibration, from its
-    candidates and the best ``passages`` of their hybrid ranking (see
-    :func:`qa.answers.answer`), relative to the index's baseline (``baseline()`` is only
-    called when there is something to judge).
+    candidates and the best of their hybrid ranking (``judged``: candidate position and
+    passage, best first; see :func:`qa.answers.answer`), relative to the index's baseline
+    (``baseline()`` is only called when there is something to judge); ``vectors_of(keys)``
+    gives the judged passages' vectors (for :func:`lift_features`).
 
     ``time_fit`` is how well the passage of the answer shown (the best hit of the mode
     asked for) fits the period the question asks about (:func:`qa.ranking.time_fit`): 0
@@ -314,15 +374,36 @@ def judge(
     calibration = CALIBRATIONS.get(encoder)
     if calibration is None:
         return None, None
-    if not passages:
+    if not judged:
         return False, 0.0
-    features = verdict_features(question, candidates, passages)
+    features = question_features(question, candidates, judged, baseline(), vectors_of)
     if features is None:
-        return None, None
-    relative = relative_features(question, features, baseline())
-    if relative is None:
         return None, None
     if time_fit is not None and time_fit <= 0.0:
         return False, 0.0
-    confidence = calibration.confidence(relative)
+    confidence = calibration.confidence(features)
     return confidence >= 0.5, round(confidence, 6)
+
+
+def question_features(
+    question: Question,
+    candidates: Candidates,
+    judged: Sequence[tuple[int, Passage]],
+    baseline: Baseline,
+    vectors_of: Callable[[list[int]], np.ndarray],
+) -> dict[str, float] | None:
+    """Every feature the calibration reads for a question: :func:`verdict_features`
+    relative to the baseline, and :func:`lift_features`; None when one cannot be had."""
+    judged = list(judged)[:VERDICT_DEPTH]
+    raw = verdict_features(question, candidates, [p for _, p in judged])
+    if raw is None:
+        return None
+    relative = relative_features(question, raw, baseline)
+    if relative is None:
+        return None
+    positions = [n for n, _ in judged]
+    vectors = vectors_of([int(candidates.keys[n]) for n in positions])
+    lift = lift_features(question, candidates, positions, vectors, baseline)
+    if lift is None:
+        return None
+    return {**relative, **lift}

@@ -42,11 +42,21 @@ def test_last_year_is_read_against_the_document_s_date(report_index):
 
 def test_a_question_without_time_ranks_as_the_number_and_word_scores_say(report_index):
     # No time, no time share: the scores are those of the fusion and the priors alone.
-    question = read_question("累计核酸检测了多少人？")
+    question = read_question("家庭医生履约率是多少？")
     assert question.time is None
     contents = report_index._contents
     candidates = report_index._candidates(contents, question, "all")
     assert ranking.time_fit(question, candidates) is None
+
+
+def test_a_question_that_asks_for_a_plan_prefers_the_plan(report_index):
+    # No year named, but 计划 asks for targets: the 2021 plan, not the 2020 results.
+    answer = report_index.ask("计划新开工多少个项目？")
+    assert answer.time is not None and answer.time.stance == "targets"
+    assert answer.time.describe() == "问的是计划目标"
+    assert THIS_YEAR in answer.answer.text
+    done = report_index.ask("已经竣工投产了多少个重点项目？")
+    assert done.time.stance == "results" and LAST_YEAR in done.answer.text
 
 
 def _write(folder: Path, text: str, name: str = "report.txt") -> Path:
