@@ -60,16 +60,15 @@ CHECKPOINT_EVERY = 256
 CHECKPOINT_FOLDER = ".partial"
 # Above this many vectors an HNSW graph replaces exact search (see benchmarks/).
 HNSW_THRESHOLD = 200_000
-# Above this many vectors a compressed index (IVF with product quantisation, "ivfpq")
-# replaces the graph, which keeps every full vector (about 1.7 KB a vector with its links):
-# 56 bytes a vector (PQ codes, id, direct map), so 10 million passages and their windows fit
-# in 8 GiB (README, "A million passages").
+# Above this many vectors a compressed index replaces the graph, which keeps every full
+# vector (about 1.7 KB a vector with its links): IVF lists of vectors quantised to
+# COMPRESSED_CODEC (faiss.index_factory's name for the codes), so that 10 million passages
+# and their windows fit in 8 GiB (README, "Ten million passages").
 COMPRESS_THRESHOLD = 2_000_000
-VECTOR_INDEX_KINDS = ("auto", "flat", "hnsw", "ivfpq")
-# The compressed index: PQ_BYTES bytes of product-quantisation code a vector (8 bits for
-# each of PQ_BYTES sub-vectors), IVF_LISTS_PER_ROOT * sqrt(n) inverted lists, of which
-# IVF_PROBES are searched per query; trained on at most IVF_TRAIN_PER_LIST vectors a list.
-PQ_BYTES = 48
+VECTOR_INDEX_KINDS = ("auto", "flat", "hnsw", "compressed")
+COMPRESSED_CODEC = "SQ4"
+# IVF_LISTS_PER_ROOT * sqrt(n) inverted lists, IVF_PROBES of them searched per query;
+# trained on at most IVF_TRAIN_PER_LIST vectors a list.
 IVF_LISTS_PER_ROOT = 4
 IVF_PROBES = 32
 IVF_TRAIN_PER_LIST = 64
@@ -261,7 +260,7 @@ def documents_to_add(
 
 def make_vector_index(vectors: np.ndarray, dim: int, kind: str = "auto", like: Any = None) -> Any:
     """A FAISS inner-product index over the vectors: exact (flat), HNSW or compressed
-    (IVF-PQ, ``ivfpq``), by size (``auto``) or choice.
+    (IVF lists of COMPRESSED_CODEC codes), by size (``auto``) or choice.
 
     ``like`` is an index the vectors partly come from (an older version of the same one):
     a compressed index of the same kind keeps its training (its lists and codebooks), so
@@ -272,12 +271,21 @@ def make_vector_index(vectors: np.ndarray, dim: int, kind: str = "auto", like: A
     count = len(vectors)
     if kind == "auto":
         kind = (
-            "ivfpq" if count > COMPRESS_THRESHOLD else "hnsw" if count > HNSW_THRESHOLD else "flat"
+            "compressed"
+            if count > COMPRESS_THRESHOLD
+            else "hnsw"
+            if count > HNSW_THRESHOLD
+            else "flat"
         )
     vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dim)
     index: Any
-    trained = isinstance(like, faiss.IndexIVFPQ) and like.d == dim and like.is_trained
-    if kind == "ivfpq" and (trained or count >= IVF_MIN_VECTORS):
+    trained = (
+        isinstance(like, faiss.IndexIVF)
+        and like.d == dim
+        and like.is_trained
+        and describe_vector_index(like).get("codec") == COMPRESSED_CODEC
+    )
+    if kind == "compressed" and (trained or count >= IVF_MIN_VECTORS):
         return _compressed_index(vectors, dim, like if trained else None)
     if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
@@ -291,27 +299,27 @@ def make_vector_index(vectors: np.ndarray, dim: int, kind: str = "auto", like: A
 
 
 def _compressed_index(vectors: np.ndarray, dim: int, like: Any) -> Any:
-    """An IVF-PQ index (``faiss.index_factory``), trained on a sample of the vectors unless
-    ``like`` is one already trained (then a copy of its training, emptied)."""
+    """An IVF index of COMPRESSED_CODEC codes (``faiss.index_factory``), trained on a sample
+    of the vectors unless ``like`` is one already trained (then a copy of it, emptied)."""
     index: Any
     if like is not None:
         index = faiss.clone_index(like)
         index.reset()
     else:
-        if dim % PQ_BYTES:
-            raise ValueError(f"a compressed index needs a dimension divisible by {PQ_BYTES}")
         count = len(vectors)
         # FAISS wants at least 39 training vectors a list.
         lists = max(1, min(int(IVF_LISTS_PER_ROOT * np.sqrt(count)), count // 39))
-        index = faiss.index_factory(dim, f"IVF{lists},PQ{PQ_BYTES}", faiss.METRIC_INNER_PRODUCT)
-        index.do_polysemous_training = False  # slow, and only for Hamming-distance search
+        index = faiss.index_factory(
+            dim, f"IVF{lists},{COMPRESSED_CODEC}", faiss.METRIC_INNER_PRODUCT
+        )
+        if hasattr(index, "do_polysemous_training"):  # PQ codes: slow, for Hamming search
+            index.do_polysemous_training = False
         sample = vectors
         if count > IVF_TRAIN_PER_LIST * lists:
             rng = np.random.default_rng(0)
             sample = vectors[np.sort(rng.choice(count, IVF_TRAIN_PER_LIST * lists, replace=False))]
         index.train(sample)
         index.nprobe = min(lists, IVF_PROBES)
-    index.make_direct_map()  # so that its vectors can be read back (updates, copies)
     if len(vectors):
         index.add(vectors)
     return index
@@ -324,14 +332,29 @@ def describe_vector_index(index: Any) -> dict[str, Any]:
     described: dict[str, Any] = {"type": type(index).__name__, "dim": int(index.d)}
     if hnsw is not None:
         described.update(M=int(hnsw.nb_neighbors(1)), efSearch=int(hnsw.efSearch))
-    elif isinstance(index, faiss.IndexIVFPQ):
+    elif isinstance(index, faiss.IndexIVF):
+        codec = f"code{index.code_size}"
+        if isinstance(index, faiss.IndexIVFPQ):
+            codec = f"PQ{index.pq.M}" + (f"x{index.pq.nbits}" if index.pq.nbits != 8 else "")
+        elif isinstance(index, faiss.IndexIVFScalarQuantizer):
+            codec = _SQ_NAMES.get(int(index.sq.qtype), codec)
         described.update(
+            factory=f"IVF{index.nlist},{codec}",
+            codec=codec,
             nlist=int(index.nlist),
             nprobe=int(index.nprobe),
-            pq_m=int(index.pq.M),
-            pq_nbits=int(index.pq.nbits),
+            code_bytes=int(index.code_size),
         )
     return described
+
+
+# faiss.index_factory's names of the scalar quantisers.
+_SQ_NAMES = {
+    int(faiss.ScalarQuantizer.QT_4bit): "SQ4",
+    int(faiss.ScalarQuantizer.QT_6bit): "SQ6",
+    int(faiss.ScalarQuantizer.QT_8bit): "SQ8",
+    int(faiss.ScalarQuantizer.QT_fp16): "SQfp16",
+}
 
 
 def _check_vector_index(index: Any, expected: Any, path: Path) -> None:
