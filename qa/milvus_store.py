@@ -421,6 +421,12 @@ class MilvusIndex:
             raise ValueError(f"unknown tokenizer {tokenizer!r}; choose one of {TOKENIZERS}")
         if vector_index not in VECTOR_INDEX_KINDS:
             raise ValueError(f"unknown vector index {vector_index!r}; choose {VECTOR_INDEX_KINDS}")
+        if vector_index == "compressed":
+            raise IndexStoreError(
+                "the Milvus store indexes vectors with flat or hnsw (--vector-index); "
+                "compressed is the FAISS folder's index for tens of millions of vectors "
+                "(docs/milvus.md says what a Milvus server uses at that size)"
+            )
         if settings.max_chars > MAX_PASSAGE_CHARS:
             raise IndexStoreError(
                 f"a Milvus store holds passages of at most {MAX_PASSAGE_CHARS} characters; "
