@@ -240,7 +240,7 @@ def test_a_worker_killed_mid_build_loses_and_duplicates_nothing(head, tmp_path):
     result = cluster.build([docs], index=folder, cluster=head.address)
     thread.join(timeout=1)
     assert killed, "the build ended before a worker could be killed"
-    assert all(w.pid != killed[0] for w in result.workers[-1:]) or len(result.workers) > 1
+    assert any(w.pid != killed[0] for w in result.workers)  # Ray started another in its place
     assert len(result.report.added) == len(list(docs.iterdir()))
     assert_same_index(qa.Index.load(folder), qa.Index.build([docs]))
 
