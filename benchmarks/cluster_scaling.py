@@ -42,6 +42,7 @@ import qa
 started = time.perf_counter()
 index = qa.Index.build([sys.argv[1]])
 seconds = time.perf_counter() - started
+index.save(sys.argv[2])
 texts = len(index.passages) + len(index._contents.windows)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": seconds, "texts": texts, "driver_mb": peak, "workers": []}))
@@ -123,7 +124,8 @@ def main() -> int:
     runs: dict[str, list[dict[str, Any]]] = {"one process": []}
     try:
         for number in range(args.rounds):
-            runs["one process"].append(run(ONE_PROCESS, str(corpus)))
+            serial = work / f"index-{number}-serial"
+            runs["one process"].append(run(ONE_PROCESS, str(corpus), str(serial)))
             for name, workers, cpus in SETTINGS:
                 folder = work / f"index-{number}-{workers}"
                 runs.setdefault(name, []).append(
@@ -162,9 +164,52 @@ def main() -> int:
     ]
     print(f"\n## {args.contexts} CMRC contexts, {args.rounds} rounds (medians)")
     print(format_table(headers, rows))
+    same = compare(work, args.contexts, [name for name, _, _ in SETTINGS])
+    print(f"\n## The cluster indexes against the one-process index (round 1)\n{same}")
     if args.json:
         write_json(args.json, {"args": vars(args) | {"json": str(args.json)}, "runs": runs})
     return 0
+
+
+def compare(work: Path, contexts: int, names: list[str]) -> str:
+    """Passages, vectors and answers (hybrid top 5 of the CMRC questions of these
+    contexts) of each round-1 cluster index against the round-1 one-process index."""
+    import numpy as np
+
+    import qa
+    from qa.index import _all_vectors
+
+    data = json.loads(CMRC_DEV.read_text(encoding="utf-8"))
+    paragraphs = [p for a in data["data"] for p in a["paragraphs"]][:contexts]
+    questions = [q["question"] for p in paragraphs for q in p["qas"]]
+    serial = qa.Index.load(work / "index-0-serial")
+    expected = {q: [h.text for h in serial.search(q, k=5)] for q in questions}
+    rows = []
+    for name, workers in zip(names, (1, 2), strict=True):
+        built = qa.Index.load(work / f"index-0-{workers}")
+        cosines = [
+            float(
+                (
+                    _all_vectors(getattr(built._contents, part))
+                    * _all_vectors(getattr(serial._contents, part))
+                )
+                .sum(axis=1)
+                .min()
+            )
+            for part in ("paragraph_vectors", "window_vectors")
+        ]
+        same = sum([h.text for h in built.search(q, k=5)] == expected[q] for q in questions)
+        rows.append(
+            [
+                name,
+                built.passages == serial.passages,
+                bool(np.array_equal(built._contents.windows, serial._contents.windows)),
+                min(cosines),
+                f"{same}/{len(questions)}",
+            ]
+        )
+    headers = ["build", "same passages", "same windows", "least cosine", "same top 5"]
+    return format_table(headers, rows)
 
 
 if __name__ == "__main__":
