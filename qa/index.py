@@ -61,7 +61,7 @@ CHECKPOINT_FOLDER = ".partial"
 # Above this many vectors an HNSW graph replaces exact search (see benchmarks/).
 HNSW_THRESHOLD = 200_000
 # Above this many vectors a compressed index replaces the graph, which keeps every full
-# vector (about 1.7 KB a vector with its links): IVF lists of vectors quantised to
+# vector (about 1.8 KB a vector with its links): IVF lists of vectors quantised to
 # COMPRESSED_CODEC (faiss.index_factory's name for the codes), so that 10 million passages
 # and their windows fit in 8 GiB (README, "Ten million passages").
 COMPRESS_THRESHOLD = 2_000_000
