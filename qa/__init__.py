@@ -25,7 +25,14 @@ os.environ.setdefault("GOMP_SPINCOUNT", "100000")
 from qa.answers import Answer, Hit, TimeReading
 from qa.bundled import BUNDLED_REPORT, default_index, default_index_dir, index_root
 from qa.chunking import ChunkingSettings, Passage
-from qa.errors import DocumentError, EncoderError, IndexStoreError, QAError, QueryError
+from qa.errors import (
+    ClusterError,
+    DocumentError,
+    EncoderError,
+    IndexStoreError,
+    QAError,
+    QueryError,
+)
 from qa.index import AddReport, Index, SourceInfo
 from qa.question import MODES
 
@@ -35,6 +42,7 @@ __all__ = [
     "AddReport",
     "Answer",
     "ChunkingSettings",
+    "ClusterError",
     "DocumentError",
     "EncoderError",
     "Hit",

@@ -53,6 +53,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa", description="Semantic search and question answering over documents."
@@ -78,6 +88,25 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--tokenizer", choices=TOKENIZERS, default=DEFAULT_TOKENIZER)
     build.add_argument("--vector-index", choices=VECTOR_INDEX_KINDS, default="auto")
     build.add_argument("--rebuild", action="store_true", help="start over instead of updating")
+    build.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="read, chunk and embed on a Ray cluster: HOST:PORT of its head node, or auto "
+        "for a local one (needs the cluster extra: pip install -e '.[cluster]')",
+    )
+    build.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="with --cluster: embedding workers (default: one per GPU, else per "
+        "--cpus-per-worker CPUs of the cluster)",
+    )
+    build.add_argument(
+        "--cpus-per-worker",
+        type=_positive_float,
+        default=1.0,
+        help="with --cluster: CPUs each embedding worker reserves, and runs threads on "
+        "(rounded up; default: 1)",
+    )
 
     ask = commands.add_parser("ask", help="answer a question with cited passages")
     ask.add_argument("question")
@@ -195,6 +224,10 @@ def _default_build_folder(paths: Sequence[str]) -> Path:
 
 
 def _build(args: argparse.Namespace) -> int:
+    if args.cluster is not None:
+        return _build_on_cluster(args)
+    if args.workers is not None:
+        raise QAError("--workers needs --cluster")
     if args.store is not None:
         return _build_store(args)
     folder: Path = args.index or _default_build_folder(args.paths)
@@ -237,6 +270,42 @@ def _build_locked(args: argparse.Namespace, folder: Path) -> int:
         f"{folder}: {len(index)} passages from {len(index.sources)} files "
         f"({len(report.added)} added, {len(report.replaced)} replaced, "
         f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped)"
+    )
+    return 0
+
+
+def _build_on_cluster(args: argparse.Namespace) -> int:
+    """``qa build --cluster ADDRESS|auto``: the same build, run on a Ray cluster."""
+    from qa import cluster
+
+    if args.index is not None and args.store is not None:
+        raise QAError("give --index or --store, not both")
+    folder = None if args.store is not None else args.index or _default_build_folder(args.paths)
+    result = cluster.build(
+        args.paths,
+        index=folder,
+        store=args.store,
+        cluster=args.cluster,
+        model=args.model,
+        settings=ChunkingSettings(max_chars=args.max_chars),
+        tokenizer=args.tokenizer,
+        vector_index=args.vector_index,
+        device=args.device,
+        workers=args.workers,
+        cpus_per_worker=args.cpus_per_worker,
+        rebuild=args.rebuild,
+        progress=True,
+    )
+    report = result.report
+    for skipped in report.skipped:
+        print(f"qa: skipped {skipped.reason}", file=sys.stderr)
+    resumed = f", {len(result.resumed)} taken from the interrupted build" if result.resumed else ""
+    print(
+        f"{result.target}: {result.passages} passages "
+        f"({len(report.added)} added, {len(report.replaced)} replaced, "
+        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped{resumed}); "
+        f"{result.texts} texts embedded by {len(result.workers)} workers on "
+        f"{result.address} in {result.seconds:.1f} s"
     )
     return 0
 
@@ -438,6 +507,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return status
     except QAError as exc:
         print(f"qa: error: {exc}", file=sys.stderr)
+        if exc.kind == "cluster_lost":
+            # Ray's threads still wait for the cluster that went away (and would end the
+            # process a minute later): leave now, the target holds only whole files.
+            sys.stderr.flush()
+            sys.stdout.flush()
+            os._exit(2)
         return 2
     except BrokenPipeError:
         # The reader went away (qa ask ... | head): stop quietly.

@@ -42,3 +42,8 @@ class IndexStoreError(QAError):
 
 class EncoderError(QAError):
     """An encoder cannot be loaded or produced unusable vectors."""
+
+
+class ClusterError(QAError):
+    """A cluster build cannot start or cannot go on: Ray is not installed, the cluster
+    cannot be reached or went away, or it lacks the resources asked for."""

@@ -65,7 +65,20 @@ CHECKPOINT_EVERY = 256
 CHECKPOINT_FOLDER = ".partial"
 # Above this many vectors an HNSW graph replaces exact search (see benchmarks/).
 HNSW_THRESHOLD = 200_000
-VECTOR_INDEX_KINDS = ("auto", "flat", "hnsw")
+# Above this many vectors a compressed index replaces the graph, which keeps every full
+# vector (about 1.8 KB a vector with its links): IVF lists of vectors quantised to
+# COMPRESSED_CODEC (faiss.index_factory's name for the codes), so that 10 million passages
+# and their windows fit in 8 GiB (README, "Ten million passages").
+COMPRESS_THRESHOLD = 2_000_000
+VECTOR_INDEX_KINDS = ("auto", "flat", "hnsw", "compressed")
+COMPRESSED_CODEC = "SQ4"
+# IVF_LISTS_PER_ROOT * sqrt(n) inverted lists, IVF_PROBES of them searched per query;
+# trained on at most IVF_TRAIN_PER_LIST vectors a list.
+IVF_LISTS_PER_ROOT = 4
+IVF_PROBES = 32
+IVF_TRAIN_PER_LIST = 64
+# Fewer vectors than this cannot train a compressed index: an exact one serves them.
+IVF_MIN_VECTORS = 1000
 # Vectors fetched per query from each FAISS index; passages beyond score as the weakest.
 DENSE_CANDIDATES = 1000
 # A following index (Index.load(..., follow=True)) looks for a new generation at most this
@@ -206,6 +219,22 @@ class _Rows:
     sources: dict[str, SourceInfo]
 
 
+@dataclass(frozen=True)
+class EmbeddedFile:
+    """One source file's passages with the vectors computed for them elsewhere (by the
+    workers of a cluster build, :mod:`qa.cluster`): what :meth:`Index.add_embedded` puts
+    into an index without embedding anything."""
+
+    source: str
+    sha256: str
+    passages: list[Passage]
+    passage_vectors: np.ndarray  # (passages, dim), in the order of ``passages``
+    windows: np.ndarray  # (windows, 3): passage number in this file, first and end sentence
+    window_vectors: np.ndarray  # (windows, dim)
+    date: str | None = None  # its reference date, as SourceInfo has it
+    date_origin: str | None = None
+
+
 def _rows_of(contents: _Contents, sources: set[str], dim: int) -> _Rows:
     """The passages, vectors and windows of these sources, taken out of ``contents``."""
     chosen = np.array([p.source in sources for p in contents.passages], dtype=bool)
@@ -253,8 +282,10 @@ def _merged(
     sources.update(new.sources)
     return _Contents(
         passages=passages,
-        paragraph_vectors=make_vector_index(paragraph_matrix, dim, vector_index),
-        window_vectors=make_vector_index(window_matrix, dim, vector_index),
+        paragraph_vectors=make_vector_index(
+            paragraph_matrix, dim, vector_index, like=old.paragraph_vectors
+        ),
+        window_vectors=make_vector_index(window_matrix, dim, vector_index, like=old.window_vectors),
         windows=np.vstack([kept_windows, new_windows]).astype(np.int32),
         keyword=KeywordIndex.build([contextual_text(p) for p in passages], tokenizer),
         sources=sources,
@@ -322,25 +353,124 @@ def documents_to_add(
             yield document, passages, record
 
 
-def make_vector_index(vectors: np.ndarray, dim: int, kind: str = "auto") -> Any:
-    """A FAISS inner-product index over the vectors: exact (flat) or HNSW by size or choice."""
+def make_vector_index(vectors: np.ndarray, dim: int, kind: str = "auto", like: Any = None) -> Any:
+    """A FAISS inner-product index over the vectors: exact (flat), HNSW or compressed
+    (IVF lists of COMPRESSED_CODEC codes), by size (``auto``) or choice.
+
+    ``like`` is an index the vectors partly come from (an older version of the same one):
+    a compressed index of the same kind keeps its training (its lists and codebooks), so
+    an update neither trains again nor re-quantises its old vectors any further.
+    """
     if kind not in VECTOR_INDEX_KINDS:
         raise ValueError(f"unknown vector index kind {kind!r}; choose one of {VECTOR_INDEX_KINDS}")
+    count = len(vectors)
+    if kind == "auto":
+        kind = (
+            "compressed"
+            if count > COMPRESS_THRESHOLD
+            else "hnsw"
+            if count > HNSW_THRESHOLD
+            else "flat"
+        )
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dim)
     index: Any
-    if kind == "hnsw" or (kind == "auto" and len(vectors) > HNSW_THRESHOLD):
+    trained = (
+        isinstance(like, faiss.IndexIVF)
+        and like.d == dim
+        and like.is_trained
+        and describe_vector_index(like).get("codec") == COMPRESSED_CODEC
+    )
+    if kind == "compressed" and (trained or count >= IVF_MIN_VECTORS):
+        return _compressed_index(vectors, dim, like if trained else None)
+    if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
         index.hnsw.efSearch = 128
     else:
         index = faiss.IndexFlatIP(dim)
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    if count:
+        index.add(vectors)
     return index
 
 
+def _compressed_index(vectors: np.ndarray, dim: int, like: Any) -> Any:
+    """An IVF index of COMPRESSED_CODEC codes (``faiss.index_factory``), trained on a sample
+    of the vectors unless ``like`` is one already trained (then a copy of it, emptied)."""
+    index: Any
+    if like is not None:
+        index = faiss.clone_index(like)
+        index.reset()
+    else:
+        count = len(vectors)
+        # FAISS wants at least 39 training vectors a list.
+        lists = max(1, min(int(IVF_LISTS_PER_ROOT * np.sqrt(count)), count // 39))
+        index = faiss.index_factory(
+            dim, f"IVF{lists},{COMPRESSED_CODEC}", faiss.METRIC_INNER_PRODUCT
+        )
+        if hasattr(index, "do_polysemous_training"):  # PQ codes: slow, for Hamming search
+            index.do_polysemous_training = False
+        sample = vectors
+        if count > IVF_TRAIN_PER_LIST * lists:
+            rng = np.random.default_rng(0)
+            sample = vectors[np.sort(rng.choice(count, IVF_TRAIN_PER_LIST * lists, replace=False))]
+        index.train(sample)
+        index.nprobe = min(lists, IVF_PROBES)
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
+def describe_vector_index(index: Any) -> dict[str, Any]:
+    """The type and parameters of a FAISS index, as the manifest records them."""
+    index = faiss.downcast_index(index)
+    hnsw: Any = getattr(index, "hnsw", None)
+    described: dict[str, Any] = {"type": type(index).__name__, "dim": int(index.d)}
+    if hnsw is not None:
+        described.update(M=int(hnsw.nb_neighbors(1)), efSearch=int(hnsw.efSearch))
+    elif isinstance(index, faiss.IndexIVF):
+        codec = f"code{index.code_size}"
+        if isinstance(index, faiss.IndexIVFPQ):
+            codec = f"PQ{index.pq.M}" + (f"x{index.pq.nbits}" if index.pq.nbits != 8 else "")
+        elif isinstance(index, faiss.IndexIVFScalarQuantizer):
+            codec = _SQ_NAMES.get(int(index.sq.qtype), codec)
+        described.update(
+            factory=f"IVF{index.nlist},{codec}",
+            codec=codec,
+            nlist=int(index.nlist),
+            nprobe=int(index.nprobe),
+            code_bytes=int(index.code_size),
+        )
+    return described
+
+
+# faiss.index_factory's names of the scalar quantisers.
+_SQ_NAMES = {
+    int(faiss.ScalarQuantizer.QT_4bit): "SQ4",
+    int(faiss.ScalarQuantizer.QT_6bit): "SQ6",
+    int(faiss.ScalarQuantizer.QT_8bit): "SQ8",
+    int(faiss.ScalarQuantizer.QT_fp16): "SQfp16",
+}
+
+
+def _check_vector_index(index: Any, expected: Any, path: Path) -> None:
+    """Raise IndexStoreError when a loaded FAISS index is not the one the manifest names."""
+    if expected is None:  # an index saved before the manifest recorded it
+        return
+    found = describe_vector_index(index)
+    if found != expected:
+        raise IndexStoreError(
+            f"{path} is not the vector index its manifest names: it is {found}, the manifest "
+            f"says {expected}; the index is damaged or was changed by another program"
+        )
+
+
 def _all_vectors(index: Any) -> np.ndarray:
+    """Every vector of a FAISS index, in order (a compressed index's as it decodes them)."""
     if index.ntotal == 0:
         return np.zeros((0, index.d), dtype=np.float32)
+    direct_map = getattr(index, "direct_map", None)
+    if direct_map is not None and direct_map.type == direct_map.NoMap:
+        index.make_direct_map()  # an IVF index reads its vectors back through it
     return np.asarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32)
 
 
@@ -653,6 +783,43 @@ class Index:
         window_rows = np.array(rows, dtype=np.int64).reshape(-1, 3)
         return vectors[: len(passages)], window_rows, vectors[len(passages) :]
 
+    def add_embedded(self, files: Sequence[EmbeddedFile]) -> None:
+        """Put files whose passages were chunked and embedded elsewhere into the index, in
+        the given order; a file already here is replaced. Nothing is embedded. Raises
+        EncoderError when a file's vectors do not fit its passages or this encoder."""
+        check_chunker_version(self.chunker_version, len(self) > 0, "this index")
+        dim = self.encoder.dim
+        passages: list[Passage] = []
+        vectors, window_vectors, windows = [], [], []
+        for file in files:
+            count, window_count = len(file.passages), len(file.windows)
+            vectors.append(checked_vectors(file.passage_vectors, count, dim, self.encoder.name))
+            window_vectors.append(
+                checked_vectors(file.window_vectors, window_count, dim, self.encoder.name)
+            )
+            rows = np.asarray(file.windows, dtype=np.int64).reshape(-1, 3).copy()
+            if window_count and (rows[:, 0].min() < 0 or rows[:, 0].max() >= count):
+                raise EncoderError(f"{file.source}: its windows name passages it does not have")
+            rows[:, 0] += len(passages)
+            windows.append(rows)
+            passages.extend(file.passages)
+        sources = {
+            f.source: SourceInfo(f.source, f.sha256, len(f.passages), f.date, f.date_origin)
+            for f in files
+        }
+        new = _Rows(
+            passages,
+            np.vstack([np.zeros((0, dim), dtype=np.float32), *vectors]),
+            np.vstack([np.zeros((0, 3), dtype=np.int64), *windows]),
+            np.vstack([np.zeros((0, dim), dtype=np.float32), *window_vectors]),
+            sources,
+        )
+        with self._write_lock:
+            old = self._contents
+            replaced = set(sources) & set(old.sources)
+            self._contents = _merged(old, new, replaced, dim, self.vector_index, self.tokenizer)
+            self._changed.update(sources)
+
     # ---- reading --------------------------------------------------------------------
 
     @property
@@ -796,6 +963,11 @@ class Index:
             "chunker_version": self.chunker_version,
             "keyword": {"tokenizer": self.tokenizer, "library": "bm25s"},
             "vector_index": self.vector_index,
+            # What each FAISS file holds (type and parameters): a mismatch on load is an error.
+            "vector_indexes": {
+                "paragraphs": describe_vector_index(contents.paragraph_vectors),
+                "windows": describe_vector_index(contents.window_vectors),
+            },
             "counts": {"passages": len(contents.passages), "windows": len(contents.windows)},
             "sources": [asdict(info) for info in contents.sources.values()],
             # What qa.annotation stored with the passages (older: annotated when loaded).
@@ -1072,6 +1244,7 @@ def _read_contents(generation: Path, manifest: dict[str, Any], dim: int) -> _Con
                 passages.append(Passage.from_record(json.loads(line)))
         paragraph_vectors = faiss.read_index(str(generation / "paragraphs.faiss"))
         window_vectors = faiss.read_index(str(generation / "windows.faiss"))
+        recorded = manifest.get("vector_indexes") or {}
         windows = np.load(generation / "windows.npy", allow_pickle=False)
         keyword = KeywordIndex.load(generation)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
@@ -1083,6 +1256,10 @@ def _read_contents(generation: Path, manifest: dict[str, Any], dim: int) -> _Con
         or paragraph_vectors.d != dim
     ):
         raise IndexStoreError(f"{generation} is inconsistent: its files disagree on counts")
+    _check_vector_index(
+        paragraph_vectors, recorded.get("paragraphs"), generation / "paragraphs.faiss"
+    )
+    _check_vector_index(window_vectors, recorded.get("windows"), generation / "windows.faiss")
     annotated = int(manifest.get("annotation_version", 0)) < ANNOTATION_VERSION
     if annotated:
         passages, sources = _annotated(passages, sources)

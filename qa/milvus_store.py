@@ -64,9 +64,11 @@ import json
 import logging
 import os
 import re
+import socket
 import threading
 import time
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -93,6 +95,7 @@ from qa.index import (
     DENSE_CANDIDATES,
     VECTOR_INDEX_KINDS,
     AddReport,
+    EmbeddedFile,
     EmbeddingCheckpoint,
     Index,
     SourceInfo,
@@ -136,6 +139,11 @@ MAX_TOP_K = 16384  # Milvus's limit on one search
 VECTORS_KEPT = 4096
 MAX_QUERY_ROWS = 16384  # and on one query
 QUERY_RANGE_ROWS = 4096  # rows expected per id range when reading a whole collection
+# A cluster build's lock on a store (MilvusIndex.build_lock): renewed this often by its
+# holder (seconds), and taken over when not renewed for BUILD_LOCK_STALE seconds (its
+# holder died).
+BUILD_LOCK_BEAT = 20.0
+BUILD_LOCK_STALE = 120.0
 # Weights of Milvus's weighted ranker (fusion="milvus"), which maps each score into [0, 1]
 # its own way (BM25: 2/pi * atan(s); inner product: 1/2 + atan(s)/pi). Chosen on the
 # development questions with the bigram tokenizer (docs/milvus.md).
@@ -445,6 +453,12 @@ class MilvusIndex:
             raise ValueError(f"unknown tokenizer {tokenizer!r}; choose one of {TOKENIZERS}")
         if vector_index not in VECTOR_INDEX_KINDS:
             raise ValueError(f"unknown vector index {vector_index!r}; choose {VECTOR_INDEX_KINDS}")
+        if vector_index == "compressed":
+            raise IndexStoreError(
+                "the Milvus store indexes vectors with flat or hnsw (--vector-index); "
+                "compressed is the FAISS folder's index for tens of millions of vectors "
+                "(docs/milvus.md says what a Milvus server uses at that size)"
+            )
         if settings.max_chars > MAX_PASSAGE_CHARS:
             raise IndexStoreError(
                 f"a Milvus store holds passages of at most {MAX_PASSAGE_CHARS} characters; "
@@ -823,6 +837,104 @@ class MilvusIndex:
             if group:
                 self._write(group, bar)
         return report
+
+    def write_embedded(self, files: Sequence[EmbeddedFile]) -> None:
+        """Write files chunked and embedded elsewhere (a cluster build's workers), each
+        replacing its older rows, each recorded once all its rows are in."""
+        self._write([_Entry(**vars(file)) for file in files], tqdm(disable=True))
+
+    @property
+    def lock_collection(self) -> str:
+        """The collection that a cluster build holding this store's build lock creates."""
+        return f"{self.location.collection}_build_lock"
+
+    @contextlib.contextmanager
+    def build_lock(self, owner: str) -> Iterator[None]:
+        """Hold the store's build lock: one cluster build at a time writes a store.
+
+        The lock is a collection of its own (creating a collection is atomic in Milvus),
+        recording who holds it; its holder renews it every BUILD_LOCK_BEAT seconds, and a
+        lock not renewed for BUILD_LOCK_STALE seconds (its holder died) is taken over.
+        Raises IndexStoreError naming the holder when another build holds it.
+        """
+        name = self.lock_collection
+        record = {
+            "token": uuid.uuid4().hex,
+            "owner": owner,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        self._take_build_lock(name, record)
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(BUILD_LOCK_BEAT):
+                with contextlib.suppress(IndexStoreError):  # renewing is best effort
+                    self._call(
+                        "alter_collection_properties",
+                        name,
+                        properties={"qa.lock": json.dumps(dict(record, beat=time.time()))},
+                    )
+
+        beat = threading.Thread(target=renew, name="qa-build-lock", daemon=True)
+        beat.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            beat.join()
+            holder = self._build_lock_holder(name)
+            if holder is not None and holder.get("token") == record["token"]:
+                self._call("drop_collection", name)
+
+    def _build_lock_holder(self, name: str) -> dict[str, Any] | None:
+        if not self._call("has_collection", name):
+            return None
+        properties = self._call("describe_collection", name).get("properties") or {}
+        try:
+            holder = json.loads(properties.get("qa.lock", ""))
+        except ValueError:
+            holder = None
+        return holder if isinstance(holder, dict) else {}
+
+    def _take_build_lock(self, name: str, record: dict[str, Any]) -> None:
+        pymilvus = _pymilvus()
+        for _attempt in range(3):
+            holder = self._build_lock_holder(name)
+            if holder is not None and holder.get("token") == record["token"]:
+                return
+            if holder is not None:
+                age = time.time() - float(holder.get("beat", 0))
+                if age < BUILD_LOCK_STALE:
+                    raise IndexStoreError(
+                        f"{self.uri} is being written by another cluster build "
+                        f"({holder.get('owner', '?')}, pid {holder.get('pid', '?')} on "
+                        f"{holder.get('host', '?')}, since {holder.get('since', '?')}); "
+                        "two builds never write one store at once: wait for it to finish"
+                    )
+                log.warning(
+                    "%s: taking over the build lock of a build gone for %.0f s", self.uri, age
+                )
+                with contextlib.suppress(IndexStoreError):
+                    self._call("drop_collection", name)
+            schema = self._client.create_schema(auto_id=False)
+            schema.add_field("id", pymilvus.DataType.INT64, is_primary=True)
+            schema.add_field("marker", pymilvus.DataType.FLOAT_VECTOR, dim=2)
+            index_params = self._client.prepare_index_params()
+            index_params.add_index("marker", index_type="FLAT", metric_type="L2")
+            with contextlib.suppress(IndexStoreError):  # another build created it first
+                self._call(
+                    "create_collection",
+                    name,
+                    schema=schema,
+                    index_params=index_params,
+                    properties={
+                        "qa.role": "build_lock",
+                        "qa.lock": json.dumps(dict(record, beat=time.time())),
+                    },
+                )
+        raise IndexStoreError(f"{self.uri}: cannot take the build lock ({name})")
 
     def _embed_and_write(
         self,
