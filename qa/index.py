@@ -190,10 +190,15 @@ class _Contents:
         return {row: self.passages[row] for row in rows}
 
     def vectors_of(self, rows: list[int]) -> np.ndarray:
-        """The passage vectors of the given rows, one row each."""
-        vectors = np.zeros((len(rows), self.paragraph_vectors.d), dtype=np.float32)
+        """The passage vectors of the given rows, one row each (a compressed index's as it
+        decodes them)."""
+        index = self.paragraph_vectors
+        direct_map = getattr(index, "direct_map", None)
+        if direct_map is not None and direct_map.type == direct_map.NoMap:
+            index.make_direct_map()  # an IVF index reads its vectors back through it
+        vectors = np.zeros((len(rows), index.d), dtype=np.float32)
         for n, row in enumerate(rows):
-            vectors[n] = self.paragraph_vectors.reconstruct(int(row))
+            vectors[n] = index.reconstruct(int(row))
         return vectors
 
     @functools.cached_property
