@@ -413,6 +413,9 @@ def _ask(args: argparse.Namespace) -> int:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         return 0
     print(_verdict(answer))
+    if answer.answer is not None:
+        best = answer.answer
+        print(f"  {best.sentence}  [{best.rank}: {Path(best.source).name} ¶{best.paragraph}]")
     if answer.time is not None:
         dated = (
             f"the document is dated {answer.time.reference}"
@@ -423,8 +426,6 @@ def _ask(args: argparse.Namespace) -> int:
         print(f"  time: {answer.time.describe('en')} ({dated}{fit[answer.time.fits]})")
     if answer.answer is None:
         return 0
-    best = answer.answer
-    print(f"  {best.sentence}  [{best.rank}: {Path(best.source).name} ¶{best.paragraph}]")
     print()
     color = sys.stdout.isatty()
     print("\n\n".join(_format_hit(hit, color) for hit in answer.hits))

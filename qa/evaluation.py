@@ -129,7 +129,7 @@ def askable_questions(
 ) -> tuple[list[Question], list[SkippedQuestion]]:
     """Split questions into those that can be searched and those that cannot (with why).
 
-    A question is askable when :func:`qa.search.check_question` accepts it; the others would
+    A question is askable when :func:`qa.question.check_question` accepts it; the others would
     stop a run with a QueryError, so an evaluation skips and lists them instead.
     """
     askable: list[Question] = []

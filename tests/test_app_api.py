@@ -385,8 +385,12 @@ def test_ask_takes_k_and_mode_by_name(client):
     for mode in qa.MODES:
         answer = client.predict(question=GDP_QUESTION, k=2, mode=mode, api_name="/ask")
         hits = answer["hits"]
-        assert len(hits) == 2 and answer["found"] is True
-        assert any(GDP_ANSWER in hit["text"] for hit in hits) or mode == "dense"
+        assert len(hits) == 2
+        assert any(GDP_ANSWER in hit["text"] for hit in hits)
+        # Dense alone puts the 2021 targets first: an answer of another period than the
+        # 2020 asked for is shown, not as found.
+        assert answer["found"] is (answer["time"]["fits"] is not False)
+        assert answer["found"] is True or mode == "dense"
 
 
 def test_chat_answer_cites_and_highlights(client):

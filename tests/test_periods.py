@@ -72,7 +72,6 @@ def test_a_question_s_time_is_read_against_the_reference_date(question, period):
 @pytest.mark.parametrize(
     "question",
     [
-        "累计核酸检测了多少人？",
         "乐平有多少人口？",
         "公元前221年秦统一六国是怎么回事？",  # not a date qa reads
         "9999年的收入是多少？",
@@ -100,6 +99,13 @@ def test_spans_follow_the_month_of_the_reference_date():
     assert asked("过去五年", december) == Period(2020, 2024)
     assert asked("今后五年", december) == Period(2025, 2029)
     assert asked("今年", december) == Period(2024, 2024)
+
+
+def test_a_stance_alone_is_a_time_asked_without_years():
+    # 累计 (so far) asks for what has been done, whatever year: results, no period.
+    time = asked_time("累计核酸检测了多少人？")
+    assert time is not None and time.stance == RESULTS and not time.mentions
+    assert time.period(ReferenceDate(2021, 4)) is None
 
 
 def test_stance_words_that_are_part_of_a_plan_s_name_are_not_a_stance():
