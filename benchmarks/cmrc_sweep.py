@@ -47,7 +47,8 @@ from qa.chunking import search_key  # noqa: E402
 from qa.encoders import DEFAULT_ENCODER, load_encoder  # noqa: E402
 from qa.evaluation import CUTOFFS, Question, read_squad, read_tsv_questions, score  # noqa: E402
 from qa.ingest import Document  # noqa: E402
-from qa.search import MODES, min_max  # noqa: E402
+from qa.question import MODES  # noqa: E402
+from qa.ranking import min_max  # noqa: E402
 from qa.store import is_index_folder  # noqa: E402
 
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0)

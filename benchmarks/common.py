@@ -101,8 +101,12 @@ class CachingEncoder:
                 if str(stored["encoder"]) == self.name:
                     for text, vector in zip(stored["texts"], stored["vectors"], strict=True):
                         self._queries.setdefault(str(text), vector)
+        from tqdm.auto import tqdm
+
         missing = [t for t in dict.fromkeys(texts) if t not in self._queries]
-        for start in range(0, len(missing), batch):
+        for start in tqdm(
+            range(0, len(missing), batch), desc="questions", unit="batch", disable=not missing
+        ):
             chunk = missing[start : start + batch]
             for text, vector in zip(chunk, self._encoder.encode_queries(chunk), strict=True):
                 self._queries[text] = vector
@@ -129,11 +133,8 @@ def write_json(path: Path, data: Any) -> None:
 def report_question_sets() -> dict[str, list[Any]]:
     """The report's question sets for before/after tables: the dev questions by kind and
     those in English (when ``../shared`` is there), and the held-out English and Chinese
-    questions of ``scripts/calibrate.py``."""
-    sys.path.insert(0, str(REPO / "scripts"))
-    from calibrate import HELD_OUT_CHINESE, HELD_OUT_ENGLISH
-
-    from qa.evaluation import Question, read_tsv_questions
+    questions of ``benchmarks/questions/report-questions.tsv``."""
+    from qa.evaluation import read_tsv_questions
 
     sets: dict[str, list[Any]] = {}
     if DEV_QUESTIONS.exists():
@@ -141,6 +142,7 @@ def report_question_sets() -> dict[str, list[Any]]:
         for kind in sorted({q.kind for q in dev}):
             sets[f"dev, {kind}"] = [q for q in dev if q.kind == kind]
         sets["dev, English"] = [q for q in dev if q.question.isascii()]
-    sets["held-out English"] = [Question("english", q, a) for q, a in HELD_OUT_ENGLISH]
-    sets["held-out Chinese"] = [Question("chinese", q, a) for q, a in HELD_OUT_CHINESE]
+    report = read_tsv_questions(REPO / "benchmarks" / "questions" / "report-questions.tsv")
+    sets["held-out English"] = [q for q in report if q.kind == "heldout-english"]
+    sets["held-out Chinese"] = [q for q in report if q.kind == "heldout-chinese"]
     return sets

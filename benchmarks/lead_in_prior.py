@@ -1,7 +1,7 @@
 """The priors against lead-ins on and off, in one run: hybrid quality and the answer line.
 
 ``qa.ranking.LEAD_IN_PRIOR`` damps passages that only announce what follows;
-``qa.search.SHORT_SENTENCE_PRIOR`` damps short topic sentences when the answering sentence
+``qa.answer_line.SHORT_SENTENCE_PRIOR`` damps short topic sentences when the answering sentence
 is chosen. Every question is asked twice in a row, with both off (x1.0: as before they
 existed) and on. The table gives R@1, R@5 and MRR@10, the questions whose answer left the
 top 1 / top 5 (lost) or entered it (gained), and "answer line": of the questions whose
@@ -20,14 +20,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-from calibrate import HELD_OUT_CHINESE, HELD_OUT_ENGLISH  # noqa: E402
 from cmrc_sweep import CMRC_DEV, build_or_load, default_folder, load_cmrc  # noqa: E402
-from common import DEV_QUESTIONS, format_table  # noqa: E402
+from common import DEV_QUESTIONS, format_table, report_question_sets  # noqa: E402
 
 import qa  # noqa: E402
-from qa import ranking, search  # noqa: E402
+from qa import answer_line, ranking  # noqa: E402
 from qa.chunking import search_key  # noqa: E402
 from qa.encoders import DEFAULT_ENCODER  # noqa: E402
 from qa.evaluation import Question, contexts_index, read_tsv_questions  # noqa: E402
@@ -46,16 +44,16 @@ def answer_rank(index: qa.Index, question: Question) -> tuple[int | None, bool]:
 
 def compare(index: qa.Index, questions: Sequence[Question]) -> list[list[object]]:
     """Rows of the table for one question set: off, on, and the lost/gained counts."""
-    priors = (ranking.LEAD_IN_PRIOR, search.SHORT_SENTENCE_PRIOR)
+    priors = (ranking.LEAD_IN_PRIOR, answer_line.SHORT_SENTENCE_PRIOR)
     ranks: dict[str, list[int | None]] = {"off": [], "on": []}
     lines: dict[str, int] = {"off": 0, "on": 0}
     for question in questions:
         for name, (lead_in, sentence) in (("off", (1.0, 1.0)), ("on", priors)):
-            ranking.LEAD_IN_PRIOR, search.SHORT_SENTENCE_PRIOR = lead_in, sentence
+            ranking.LEAD_IN_PRIOR, answer_line.SHORT_SENTENCE_PRIOR = lead_in, sentence
             try:
                 rank, in_line = answer_rank(index, question)
             finally:
-                ranking.LEAD_IN_PRIOR, search.SHORT_SENTENCE_PRIOR = priors
+                ranking.LEAD_IN_PRIOR, answer_line.SHORT_SENTENCE_PRIOR = priors
             ranks[name].append(rank)
             lines[name] += in_line
 
@@ -101,9 +99,10 @@ def main() -> int:
             report,
             [q for q in dev if q.kind == "paraphrase" and not q.question.isascii()],
         )
-    held_out = [Question("english", q, a) for q, a in HELD_OUT_ENGLISH]
+    report = report_question_sets()
+    held_out = report["held-out English"]
     sets["held-out English (scripts/calibrate.py)"] = (report, held_out)
-    chinese = [Question("chinese", q, a) for q, a in HELD_OUT_CHINESE]
+    chinese = report["held-out Chinese"]
     sets["held-out Chinese (scripts/calibrate.py)"] = (report, chinese)
     if args.cmrc_contexts:
         questions, documents = load_cmrc(contexts=args.cmrc_contexts)

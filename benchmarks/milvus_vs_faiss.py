@@ -20,7 +20,7 @@ Questions are embedded once and cached (for CMRC in ``cmrc2018-dev[-N].queries.n
 beside the index, shared with cmrc_sweep.py), so latency is the store's work, not the
 encoder's (the same for both). Milvus variants: tokenizer ``bigram`` (the default, the
 core's tokens) and ``jieba`` (Milvus's own analyzer); hybrid fusion ``qa`` (default,
-:func:`qa.search.fuse`) and ``milvus`` (Milvus's ``hybrid_search`` with its weighted
+:func:`qa.ranking.fuse`) and ``milvus`` (Milvus's ``hybrid_search`` with its weighted
 ranker). Fusion changes only hybrid mode and dense mode reads no tokens, so dense is
 measured on the first Milvus store only and the ``milvus`` fusion in hybrid mode only:
 Milvus queries are slow on milvus-lite (a hybrid CMRC question took about 0.5 s here, and
@@ -52,11 +52,12 @@ from common import (  # noqa: E402
 )
 
 import qa  # noqa: E402
+from qa.answers import Hit  # noqa: E402
 from qa.evaluation import Question, read_tsv_questions, score  # noqa: E402
 from qa.index import contextual_text, make_vector_index  # noqa: E402
 from qa.lexical import KeywordIndex  # noqa: E402
 from qa.milvus_store import MilvusIndex  # noqa: E402
-from qa.search import MODES, Hit  # noqa: E402
+from qa.question import MODES  # noqa: E402
 
 METRICS = ("R@1", "R@3", "R@5", "R@10", "MRR@10")
 TOLERANCE = 0.03

@@ -9,6 +9,13 @@ nprobe); the build-time parameters are flags.
     python benchmarks/scale.py                            # 1M vectors: HNSW build is long
     python benchmarks/scale.py --n 50000 --kinds flat,ivf --json out.json
 
+With ``--data real`` the corpus is grown from real multilingual-e5-small vectors (the FAISS
+files given by ``--real``, e.g. an index of CMRC 2018 contexts) and the queries are real
+questions (``--queries-from``, CMRC 2018 dev), as benchmarks/real_vectors.py says; it also
+prints the nearest-neighbour similarities of the real and the generated vectors.
+``--kinds compressed`` measures qa's compressed index (qa.index.make_vector_index), swept over
+``--nprobe``.
+
 The vectors are float32 unit vectors generated in chunks. ``--data clustered`` (default)
 draws them around random cluster centres (each vector = centre + Gaussian noise of norm
 ``--spread``, normalised), which is closer to real embeddings than ``--data uniform``
@@ -33,9 +40,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import format_table, peak_rss_mb, percentiles_ms, write_json  # noqa: E402
+import real_vectors  # noqa: E402
+from common import CMRC_DEV, format_table, peak_rss_mb, percentiles_ms, write_json  # noqa: E402
 
-from qa.index import HNSW_THRESHOLD, make_vector_index  # noqa: E402
+from qa.index import HNSW_THRESHOLD, describe_vector_index, make_vector_index  # noqa: E402
 
 CHUNK = 100_000
 
@@ -216,13 +224,39 @@ def run(
     nprobe: Sequence[int] = (8, 16, 32, 64),
     candidates: int | None = None,
     log: Any = print,
+    real: Sequence[Path] = (),
+    queries_from: Path = CMRC_DEV,
+    mix: float = 0.5,
+    noise: float = 0.15,
+    neighbours: int = 10,
+    extra: dict[str, Any] | None = None,
 ) -> list[Result]:
     """Generate the corpus, build each kind of index and measure it; returns the results."""
     kinds = list(kinds)
-    distribution = SyntheticVectors(dim, data, clusters, spread)
     start = time.perf_counter()
-    corpus = distribution.corpus(n)
-    query_vectors = distribution.sample(queries, np.random.default_rng(2))
+    if data == "real":
+        seen = real_vectors.read_vectors(list(real))
+        dim = seen.shape[1]
+        corpus = real_vectors.grow(seen, n, neighbours, mix, noise)
+        cache = Path(tempfile.gettempdir()) / f"qa-scale-queries-{queries}.npz"
+        query_vectors = real_vectors.real_queries(queries_from, queries, cache)
+        sample = corpus[np.random.default_rng(3).choice(n, min(n, len(seen)), replace=False)]
+        similarities = {
+            "real": real_vectors.summary(real_vectors.neighbour_similarities(seen)),
+            "generated (sample of as many)": real_vectors.summary(
+                real_vectors.neighbour_similarities(np.ascontiguousarray(sample))
+            ),
+        }
+        log(f"{len(seen)} real vectors; nearest-neighbour cosine:")
+        for name, row in similarities.items():
+            log(f"  {name}: {row}")
+        if extra is not None:
+            extra["real_vectors"] = len(seen)
+            extra["neighbour_similarities"] = similarities
+    else:
+        distribution = SyntheticVectors(dim, data, clusters, spread)
+        corpus = distribution.corpus(n)
+        query_vectors = distribution.sample(queries, np.random.default_rng(2))
     log(f"generated {n} × {dim} {data} vectors in {time.perf_counter() - start:.1f} s")
     start = time.perf_counter()
     truth = exact_neighbours(corpus, query_vectors)
@@ -255,6 +289,16 @@ def run(
             built[0].nprobe = probes
             record("ivf", f"nlist={lists} nprobe={probes}", built)
         del built
+
+    if "compressed" in kinds:
+        built = _timed_build(lambda: make_vector_index(corpus, dim, "compressed"))
+        ivf = faiss.downcast_index(built[0])
+        factory = describe_vector_index(ivf)["factory"]
+        log(f"{factory}: trained and filled in {built[1]:.1f} s")
+        for probes in nprobe:
+            ivf.nprobe = probes
+            record("compressed (qa)", f"{factory} nprobe={probes}", built)
+        del built
     return results
 
 
@@ -267,7 +311,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="corpus vectors")
     parser.add_argument("--dim", type=int, default=384)
-    parser.add_argument("--data", choices=("clustered", "uniform"), default="clustered")
+    parser.add_argument("--data", choices=("clustered", "uniform", "real"), default="clustered")
+    parser.add_argument(
+        "--real",
+        type=lambda text: [Path(p) for p in text.split(",") if p],
+        default=[],
+        help="with --data real: FAISS files of real vectors, comma-separated",
+    )
+    parser.add_argument("--queries-from", type=Path, default=CMRC_DEV)
+    parser.add_argument("--mix", type=float, default=0.5, help="least weight of the real vector")
+    parser.add_argument("--noise", type=float, default=0.15, help="norm of the added noise")
+    parser.add_argument("--neighbours", type=int, default=10)
     parser.add_argument("--spread", type=float, default=1.0, help="cluster noise norm")
     parser.add_argument("--clusters", type=int, help="clusters (default: n / 1000)")
     parser.add_argument("--queries", type=int, default=1000, help="queries for recall")
@@ -287,6 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.threads:
         faiss.omp_set_num_threads(args.threads)
     clusters = args.clusters or max(1, args.n // 1000)
+    extra: dict[str, Any] = {}
     print(
         f"scale: n={args.n} dim={args.dim} data={args.data} spread={args.spread} "
         f"clusters={clusters}; qa's HNSW_THRESHOLD={HNSW_THRESHOLD}; "
@@ -307,6 +362,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         nlist=args.nlist,
         nprobe=args.nprobe,
         candidates=args.candidates,
+        real=args.real,
+        queries_from=args.queries_from,
+        mix=args.mix,
+        noise=args.noise,
+        neighbours=args.neighbours,
+        extra=extra,
     )
     rows = [asdict(r) for r in results]
     print(
@@ -315,7 +376,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_table(list(rows[0]), [list(r.values()) for r in rows]))
     if args.json:
         settings = {k: v for k, v in vars(args).items() if k != "json"}
-        write_json(args.json, {"args": settings, "results": rows, "peak_rss_mb": peak_rss_mb()})
+        settings["real"] = [str(p) for p in args.real]
+        settings["queries_from"] = str(args.queries_from)
+        write_json(
+            args.json,
+            {"args": settings, "results": rows, "peak_rss_mb": peak_rss_mb(), **extra},
+        )
     return 0
 
 

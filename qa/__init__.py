@@ -22,12 +22,19 @@ import os
 # building the report 2-3 s faster than with 10,000. Must be set before libgomp loads.
 os.environ.setdefault("GOMP_SPINCOUNT", "100000")
 
+from qa.answers import Answer, Hit, TimeReading
 from qa.bundled import BUNDLED_REPORT, default_index, default_index_dir, index_root
 from qa.chunking import ChunkingSettings, Passage
-from qa.errors import DocumentError, EncoderError, IndexStoreError, QAError, QueryError
+from qa.errors import (
+    ClusterError,
+    DocumentError,
+    EncoderError,
+    IndexStoreError,
+    QAError,
+    QueryError,
+)
 from qa.index import AddReport, Index, SourceInfo
-from qa.ranking import Answer
-from qa.search import MODES, Hit
+from qa.question import MODES
 
 __all__ = [
     "BUNDLED_REPORT",
@@ -35,6 +42,7 @@ __all__ = [
     "AddReport",
     "Answer",
     "ChunkingSettings",
+    "ClusterError",
     "DocumentError",
     "EncoderError",
     "Hit",
@@ -44,6 +52,7 @@ __all__ = [
     "QAError",
     "QueryError",
     "SourceInfo",
+    "TimeReading",
     "default_index",
     "default_index_dir",
     "index_root",

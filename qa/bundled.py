@@ -62,7 +62,7 @@ def default_index(progress: bool = False) -> Index:
     folder = default_index_dir()
     with _lock:
         index = _loaded.get(folder) or _load_if_current(folder)
-        if index is None or index.lacks_verdict_baseline():
+        if index is None or index.lacks_verdict_baseline() or index.annotated_on_load():
             folder.parent.mkdir(parents=True, exist_ok=True)
             with (folder.parent / f".{folder.name}.build-lock").open("a") as lock_file:
                 fcntl.flock(lock_file, fcntl.LOCK_EX)
@@ -71,8 +71,9 @@ def default_index(progress: bool = False) -> Index:
                     if index is None:
                         index = Index.build([BUNDLED_REPORT], progress=progress)
                         index.save(folder)
-                    elif index.lacks_verdict_baseline():
-                        index.save(folder)  # saved by an older qa: record the verdict's baseline
+                    elif index.lacks_verdict_baseline() or index.annotated_on_load():
+                        # Saved by an older qa: record the verdict's baseline, the annotations.
+                        index.save(folder)
                 finally:
                     fcntl.flock(lock_file, fcntl.LOCK_UN)
         _loaded[folder] = index

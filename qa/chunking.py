@@ -37,6 +37,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 SECTION_SEPARATOR = " > "
 # Bumped whenever a change to this module changes the passages it makes from a text.
@@ -66,7 +67,12 @@ class Passage:
 
     ``sentences`` are (start, end) character offsets into ``text``, covering it in order.
     ``page`` and ``last_page`` are the 1-based pages of its first and last character, for a
-    document with pages (None for one without).
+    document with pages (None for one without). Worked out when it is indexed
+    (:mod:`qa.annotation`): ``facts``, the kinds of fact each sentence holds (one tuple per
+    sentence, empty before), ``period``, the (first, last) year it speaks of (from its
+    section and its words), ``named``, the span of the years its text names, ``stance``,
+    ``results`` or ``targets`` (None when not known), and ``script``, the script most of
+    its letters are in (``han``, ``latin``, ``other``; "" before).
     """
 
     text: str
@@ -76,6 +82,24 @@ class Passage:
     sentences: tuple[tuple[int, int], ...] = field(default=())
     page: int | None = None
     last_page: int | None = None
+    facts: tuple[tuple[str, ...], ...] = field(default=())
+    period: tuple[int, int] | None = None
+    named: tuple[int, int] | None = None
+    stance: str | None = None
+    script: str = ""
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Passage:
+        """A passage from its JSON record (``dataclasses.asdict`` of one, lists for tuples);
+        fields a record of an older index lacks take their defaults."""
+        fields = dict(record)
+        fields["section"] = tuple(fields["section"])
+        fields["sentences"] = tuple(tuple(span) for span in fields.get("sentences") or ())
+        fields["facts"] = tuple(tuple(kinds) for kinds in fields.get("facts") or ())
+        for key in ("period", "named"):
+            if fields.get(key) is not None:
+                fields[key] = tuple(fields[key])
+        return cls(**fields)
 
     @property
     def section_path(self) -> str:

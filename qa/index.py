@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -27,7 +28,10 @@ import faiss
 import numpy as np
 from tqdm.auto import tqdm
 
-from qa import ranking
+from qa import verdict
+from qa.annotation import ANNOTATION_VERSION, annotate, document_reference
+from qa.answers import Answer, Hit, answer, rank
+from qa.candidates import Candidates, PassageTraits
 from qa.chunking import (
     CHUNKER_VERSION,
     ChunkingSettings,
@@ -39,8 +43,9 @@ from qa.encoders import DEFAULT_ENCODER, Encoder, checked_vectors, load_encoder
 from qa.errors import DocumentError, EncoderError, IndexStoreError
 from qa.ingest import Document, SkippedFile, collect_files, iter_documents
 from qa.lexical import DEFAULT_TOKENIZER, KeywordIndex
-from qa.ranking import Answer, Candidates
-from qa.search import KEYWORD_WEIGHT, Hit, check_query
+from qa.periods import ReferenceDate, parse_date
+from qa.question import Question, check_query
+from qa.ranking import KEYWORD_WEIGHT
 from qa.store import (
     current_generation,
     is_index_folder,
@@ -60,7 +65,20 @@ CHECKPOINT_EVERY = 256
 CHECKPOINT_FOLDER = ".partial"
 # Above this many vectors an HNSW graph replaces exact search (see benchmarks/).
 HNSW_THRESHOLD = 200_000
-VECTOR_INDEX_KINDS = ("auto", "flat", "hnsw")
+# Above this many vectors a compressed index replaces the graph, which keeps every full
+# vector (about 1.8 KB a vector with its links): IVF lists of vectors quantised to
+# COMPRESSED_CODEC (faiss.index_factory's name for the codes), so that 10 million passages
+# and their windows fit in 8 GiB (README, "Ten million passages").
+COMPRESS_THRESHOLD = 2_000_000
+VECTOR_INDEX_KINDS = ("auto", "flat", "hnsw", "compressed")
+COMPRESSED_CODEC = "SQ4"
+# IVF_LISTS_PER_ROOT * sqrt(n) inverted lists, IVF_PROBES of them searched per query;
+# trained on at most IVF_TRAIN_PER_LIST vectors a list.
+IVF_LISTS_PER_ROOT = 4
+IVF_PROBES = 32
+IVF_TRAIN_PER_LIST = 64
+# Fewer vectors than this cannot train a compressed index: an exact one serves them.
+IVF_MIN_VECTORS = 1000
 # Vectors fetched per query from each FAISS index; passages beyond score as the weakest.
 DENSE_CANDIDATES = 1000
 # A following index (Index.load(..., follow=True)) looks for a new generation at most this
@@ -74,11 +92,69 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SourceInfo:
-    """An indexed source file: its checksum and how many passages it gave."""
+    """An indexed source file: its checksum, how many passages it gave, and its reference
+    date (``date``: ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``; None when it has none), with
+    where that came from (``date_origin``: ``text``, ``metadata`` or ``user``)."""
 
     source: str
     sha256: str
     passages: int
+    date: str | None = None
+    date_origin: str | None = None
+
+    @property
+    def reference(self) -> ReferenceDate | None:
+        """The reference date as :class:`qa.periods.ReferenceDate`, or None."""
+        if self.date is None:
+            return None
+        try:
+            return parse_date(self.date, self.date_origin or "text")
+        except ValueError:
+            return None
+
+
+def source_named(sources: Iterable[str], name: str) -> str:
+    """The indexed source a user names: its path as indexed, its resolved path, or a file
+    name no other indexed source has; DocumentError (kind ``not_indexed``) otherwise."""
+    known = list(sources)
+    if name in known:
+        return name
+    resolved = str(Path(name).expanduser().resolve())
+    if resolved in known:
+        return resolved
+    same = [s for s in known if Path(s).name == Path(name).name]
+    if len(same) == 1:
+        return same[0]
+    if same:
+        raise DocumentError(
+            f"{name!r} names {len(same)} indexed documents; give its full path",
+            kind="not_indexed",
+        )
+    raise DocumentError(f"the index holds no document {name!r}", kind="not_indexed")
+
+
+def date_setting(date: str | None) -> tuple[ReferenceDate | None, bool]:
+    """What a date a user sets means: (the reference date, whether it is the user's).
+    ``auto`` is (None, False): the document's own, to be found again; None is (None, True):
+    no date. Raises DocumentError (kind ``date``) for text that is not a date."""
+    if date is not None and date.strip().lower() == "auto":
+        return None, False
+    if date is None:
+        return None, True
+    try:
+        return parse_date(date), True
+    except ValueError as exc:
+        raise DocumentError(str(exc), kind="date") from exc
+
+
+def source_info(
+    source: str, sha256: str, passages: int, reference: ReferenceDate | None, user: bool = False
+) -> SourceInfo:
+    """The record of a source with this reference date (``user``: set by the user, even to
+    none)."""
+    if reference is None:
+        return SourceInfo(source, sha256, passages, None, "user" if user else None)
+    return SourceInfo(source, sha256, passages, reference.iso(), reference.origin)
 
 
 @dataclass
@@ -106,10 +182,35 @@ class _Contents:
     windows: np.ndarray  # (windows, 3) int32: passage row, first sentence, end sentence
     keyword: KeywordIndex
     sources: dict[str, SourceInfo]
+    # Read from an index saved before passages were annotated, and annotated then.
+    annotated_on_load: bool = False
 
     def passages_of(self, rows: list[int]) -> dict[int, Passage]:
         """The passages of the given rows."""
         return {row: self.passages[row] for row in rows}
+
+    def vectors_of(self, rows: list[int]) -> np.ndarray:
+        """The passage vectors of the given rows, one row each (a compressed index's as it
+        decodes them)."""
+        index = self.paragraph_vectors
+        direct_map = getattr(index, "direct_map", None)
+        if direct_map is not None and direct_map.type == direct_map.NoMap:
+            index.make_direct_map()  # an IVF index reads its vectors back through it
+        vectors = np.zeros((len(rows), index.d), dtype=np.float32)
+        for n, row in enumerate(rows):
+            vectors[n] = index.reconstruct(int(row))
+        return vectors
+
+    @functools.cached_property
+    def traits(self) -> PassageTraits:
+        """What the ranking knows of every passage: script, period, stance, reference date."""
+        references = {source: info.reference for source, info in self.sources.items()}
+        return PassageTraits.of(
+            [p.script for p in self.passages],
+            [p.period for p in self.passages],
+            [p.stance for p in self.passages],
+            [references.get(p.source) for p in self.passages],
+        )
 
 
 @dataclass(frozen=True)
@@ -121,6 +222,22 @@ class _Rows:
     windows: np.ndarray  # (windows, 3): row in ``passages``, first sentence, end sentence
     window_vectors: np.ndarray  # (windows, dim)
     sources: dict[str, SourceInfo]
+
+
+@dataclass(frozen=True)
+class EmbeddedFile:
+    """One source file's passages with the vectors computed for them elsewhere (by the
+    workers of a cluster build, :mod:`qa.cluster`): what :meth:`Index.add_embedded` puts
+    into an index without embedding anything."""
+
+    source: str
+    sha256: str
+    passages: list[Passage]
+    passage_vectors: np.ndarray  # (passages, dim), in the order of ``passages``
+    windows: np.ndarray  # (windows, 3): passage number in this file, first and end sentence
+    window_vectors: np.ndarray  # (windows, dim)
+    date: str | None = None  # its reference date, as SourceInfo has it
+    date_origin: str | None = None
 
 
 def _rows_of(contents: _Contents, sources: set[str], dim: int) -> _Rows:
@@ -170,8 +287,10 @@ def _merged(
     sources.update(new.sources)
     return _Contents(
         passages=passages,
-        paragraph_vectors=make_vector_index(paragraph_matrix, dim, vector_index),
-        window_vectors=make_vector_index(window_matrix, dim, vector_index),
+        paragraph_vectors=make_vector_index(
+            paragraph_matrix, dim, vector_index, like=old.paragraph_vectors
+        ),
+        window_vectors=make_vector_index(window_matrix, dim, vector_index, like=old.window_vectors),
         windows=np.vstack([kept_windows, new_windows]).astype(np.int32),
         keyword=KeywordIndex.build([contextual_text(p) for p in passages], tokenizer),
         sources=sources,
@@ -192,13 +311,17 @@ def documents_to_add(
     known: Mapping[str, SourceInfo],
     settings: ChunkingSettings,
     report: AddReport,
-) -> Iterator[tuple[Document, list[Passage]]]:
-    """Yield the new and changed documents with their passages; record the rest in report.
+) -> Iterator[tuple[Document, list[Passage], SourceInfo]]:
+    """Yield the new and changed documents with their annotated passages and their source
+    record; record the rest in report.
 
     ``known`` is what an index holds, by source. A file with its recorded checksum is
     unchanged; one whose content is indexed under another name, or that changed or went
     away since it was read, is skipped; so is (in report.skipped, by file and page) a page
     of an added file that could not be read. A .txt or .md file streams through the chunker.
+    The passages are annotated (:func:`qa.annotation.annotate`) against the document's
+    reference date: the one its text states, else its file's; a date the user set for the
+    source stays when the file changes.
     """
     by_checksum = {info.sha256: info.source for info in known.values()}
     for document in documents:
@@ -226,28 +349,133 @@ def documents_to_add(
                 for p in document.problems
             )
             by_checksum[document.sha256] = document.source
-            yield document, passages
+            user = info is not None and info.date_origin == "user"
+            reference = info.reference if user and info is not None else None
+            if not user:
+                reference = document_reference(passages, document.metadata_date)
+            passages = annotate(passages, reference)
+            record = source_info(document.source, document.sha256, len(passages), reference, user)
+            yield document, passages, record
 
 
-def make_vector_index(vectors: np.ndarray, dim: int, kind: str = "auto") -> Any:
-    """A FAISS inner-product index over the vectors: exact (flat) or HNSW by size or choice."""
+def make_vector_index(vectors: np.ndarray, dim: int, kind: str = "auto", like: Any = None) -> Any:
+    """A FAISS inner-product index over the vectors: exact (flat), HNSW or compressed
+    (IVF lists of COMPRESSED_CODEC codes), by size (``auto``) or choice.
+
+    ``like`` is an index the vectors partly come from (an older version of the same one):
+    a compressed index of the same kind keeps its training (its lists and codebooks), so
+    an update neither trains again nor re-quantises its old vectors any further.
+    """
     if kind not in VECTOR_INDEX_KINDS:
         raise ValueError(f"unknown vector index kind {kind!r}; choose one of {VECTOR_INDEX_KINDS}")
+    count = len(vectors)
+    if kind == "auto":
+        kind = (
+            "compressed"
+            if count > COMPRESS_THRESHOLD
+            else "hnsw"
+            if count > HNSW_THRESHOLD
+            else "flat"
+        )
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dim)
     index: Any
-    if kind == "hnsw" or (kind == "auto" and len(vectors) > HNSW_THRESHOLD):
+    trained = (
+        isinstance(like, faiss.IndexIVF)
+        and like.d == dim
+        and like.is_trained
+        and describe_vector_index(like).get("codec") == COMPRESSED_CODEC
+    )
+    if kind == "compressed" and (trained or count >= IVF_MIN_VECTORS):
+        return _compressed_index(vectors, dim, like if trained else None)
+    if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
         index.hnsw.efSearch = 128
     else:
         index = faiss.IndexFlatIP(dim)
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    if count:
+        index.add(vectors)
     return index
 
 
+def _compressed_index(vectors: np.ndarray, dim: int, like: Any) -> Any:
+    """An IVF index of COMPRESSED_CODEC codes (``faiss.index_factory``), trained on a sample
+    of the vectors unless ``like`` is one already trained (then a copy of it, emptied)."""
+    index: Any
+    if like is not None:
+        index = faiss.clone_index(like)
+        index.reset()
+    else:
+        count = len(vectors)
+        # FAISS wants at least 39 training vectors a list.
+        lists = max(1, min(int(IVF_LISTS_PER_ROOT * np.sqrt(count)), count // 39))
+        index = faiss.index_factory(
+            dim, f"IVF{lists},{COMPRESSED_CODEC}", faiss.METRIC_INNER_PRODUCT
+        )
+        if hasattr(index, "do_polysemous_training"):  # PQ codes: slow, for Hamming search
+            index.do_polysemous_training = False
+        sample = vectors
+        if count > IVF_TRAIN_PER_LIST * lists:
+            rng = np.random.default_rng(0)
+            sample = vectors[np.sort(rng.choice(count, IVF_TRAIN_PER_LIST * lists, replace=False))]
+        index.train(sample)
+        index.nprobe = min(lists, IVF_PROBES)
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
+def describe_vector_index(index: Any) -> dict[str, Any]:
+    """The type and parameters of a FAISS index, as the manifest records them."""
+    index = faiss.downcast_index(index)
+    hnsw: Any = getattr(index, "hnsw", None)
+    described: dict[str, Any] = {"type": type(index).__name__, "dim": int(index.d)}
+    if hnsw is not None:
+        described.update(M=int(hnsw.nb_neighbors(1)), efSearch=int(hnsw.efSearch))
+    elif isinstance(index, faiss.IndexIVF):
+        codec = f"code{index.code_size}"
+        if isinstance(index, faiss.IndexIVFPQ):
+            codec = f"PQ{index.pq.M}" + (f"x{index.pq.nbits}" if index.pq.nbits != 8 else "")
+        elif isinstance(index, faiss.IndexIVFScalarQuantizer):
+            codec = _SQ_NAMES.get(int(index.sq.qtype), codec)
+        described.update(
+            factory=f"IVF{index.nlist},{codec}",
+            codec=codec,
+            nlist=int(index.nlist),
+            nprobe=int(index.nprobe),
+            code_bytes=int(index.code_size),
+        )
+    return described
+
+
+# faiss.index_factory's names of the scalar quantisers.
+_SQ_NAMES = {
+    int(faiss.ScalarQuantizer.QT_4bit): "SQ4",
+    int(faiss.ScalarQuantizer.QT_6bit): "SQ6",
+    int(faiss.ScalarQuantizer.QT_8bit): "SQ8",
+    int(faiss.ScalarQuantizer.QT_fp16): "SQfp16",
+}
+
+
+def _check_vector_index(index: Any, expected: Any, path: Path) -> None:
+    """Raise IndexStoreError when a loaded FAISS index is not the one the manifest names."""
+    if expected is None:  # an index saved before the manifest recorded it
+        return
+    found = describe_vector_index(index)
+    if found != expected:
+        raise IndexStoreError(
+            f"{path} is not the vector index its manifest names: it is {found}, the manifest "
+            f"says {expected}; the index is damaged or was changed by another program"
+        )
+
+
 def _all_vectors(index: Any) -> np.ndarray:
+    """Every vector of a FAISS index, in order (a compressed index's as it decodes them)."""
     if index.ntotal == 0:
         return np.zeros((0, index.d), dtype=np.float32)
+    direct_map = getattr(index, "direct_map", None)
+    if direct_map is not None and direct_map.type == direct_map.NoMap:
+        index.make_direct_map()  # an IVF index reads its vectors back through it
     return np.asarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32)
 
 
@@ -360,7 +588,7 @@ class Index:
         self._checked_at = 0.0
         self._refused: bytes | None = None  # a CURRENT that following could not switch to
         # The verdict's baseline and the contents it was computed on (see _baseline).
-        self._verdict_baseline: tuple[_Contents, ranking.Baseline] | None = None
+        self._verdict_baseline: tuple[_Contents, verdict.Baseline] | None = None
         # The app asks the same question in several modes: embed it once.
         self._query_vector = functools.lru_cache(maxsize=1024)(self._embed_query)
         self._contents = _Contents(
@@ -446,9 +674,11 @@ class Index:
         old = self._contents
         new_passages: list[Passage] = []
         new_sources: dict[str, SourceInfo] = {}
-        for document, chunks in documents_to_add(documents, old.sources, self.settings, report):
+        for document, chunks, info in documents_to_add(
+            documents, old.sources, self.settings, report
+        ):
             new_passages.extend(chunks)
-            new_sources[document.source] = SourceInfo(document.source, document.sha256, len(chunks))
+            new_sources[document.source] = info
         report.skipped[:0] = skipped  # filled while the documents were read
         if not new_sources:
             return report
@@ -463,6 +693,40 @@ class Index:
         )
         self._changed.update(new_sources)
         return report
+
+    def set_date(self, source: str, date: str | None) -> SourceInfo:
+        """Set the reference date of an indexed document, the date its relative times
+        (去年, "last year") are read against, when the one found is wrong or missing.
+
+        ``source`` is the document's path as indexed, or its file name when no other
+        indexed document has it. ``date`` is ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``;
+        None says the document has no date; ``"auto"`` gives it back the one it states
+        (its text's, or the metadata recorded when it was read: set dates keep nothing of
+        it, so ``auto`` reads the date its passages state). The document's passages get
+        their periods again; nothing is embedded again. Call :meth:`save` to keep it.
+        Returns the new source record. Raises DocumentError (kind ``date``) for a date that
+        is not one, (kind ``not_indexed``) for a document the index does not hold.
+        """
+        wanted = source_named(self._contents.sources, source)
+        reference, user = date_setting(date)
+        with self._write_lock:
+            contents = self._contents
+            rows = [n for n, p in enumerate(contents.passages) if p.source == wanted]
+            mine = [contents.passages[n] for n in rows]
+            if not user:
+                reference = document_reference(mine)
+            info = contents.sources[wanted]
+            record = source_info(wanted, info.sha256, info.passages, reference, user)
+            passages = list(contents.passages)
+            for row, passage in zip(rows, annotate(mine, reference, facts=False), strict=True):
+                passages[row] = passage
+            sources = dict(contents.sources)
+            sources[wanted] = record
+            self._contents = dataclasses.replace(
+                contents, passages=tuple(passages), sources=sources, annotated_on_load=False
+            )
+            self._changed.add(wanted)
+        return record
 
     def embed_passages(
         self,
@@ -524,6 +788,43 @@ class Index:
         window_rows = np.array(rows, dtype=np.int64).reshape(-1, 3)
         return vectors[: len(passages)], window_rows, vectors[len(passages) :]
 
+    def add_embedded(self, files: Sequence[EmbeddedFile]) -> None:
+        """Put files whose passages were chunked and embedded elsewhere into the index, in
+        the given order; a file already here is replaced. Nothing is embedded. Raises
+        EncoderError when a file's vectors do not fit its passages or this encoder."""
+        check_chunker_version(self.chunker_version, len(self) > 0, "this index")
+        dim = self.encoder.dim
+        passages: list[Passage] = []
+        vectors, window_vectors, windows = [], [], []
+        for file in files:
+            count, window_count = len(file.passages), len(file.windows)
+            vectors.append(checked_vectors(file.passage_vectors, count, dim, self.encoder.name))
+            window_vectors.append(
+                checked_vectors(file.window_vectors, window_count, dim, self.encoder.name)
+            )
+            rows = np.asarray(file.windows, dtype=np.int64).reshape(-1, 3).copy()
+            if window_count and (rows[:, 0].min() < 0 or rows[:, 0].max() >= count):
+                raise EncoderError(f"{file.source}: its windows name passages it does not have")
+            rows[:, 0] += len(passages)
+            windows.append(rows)
+            passages.extend(file.passages)
+        sources = {
+            f.source: SourceInfo(f.source, f.sha256, len(f.passages), f.date, f.date_origin)
+            for f in files
+        }
+        new = _Rows(
+            passages,
+            np.vstack([np.zeros((0, dim), dtype=np.float32), *vectors]),
+            np.vstack([np.zeros((0, 3), dtype=np.int64), *windows]),
+            np.vstack([np.zeros((0, dim), dtype=np.float32), *window_vectors]),
+            sources,
+        )
+        with self._write_lock:
+            old = self._contents
+            replaced = set(sources) & set(old.sources)
+            self._contents = _merged(old, new, replaced, dim, self.vector_index, self.tokenizer)
+            self._changed.update(sources)
+
     # ---- reading --------------------------------------------------------------------
 
     @property
@@ -555,13 +856,11 @@ class Index:
         of the numbers the question names), ``dense`` or ``keyword``. Raises QueryError for
         an empty, over-long or wordless question.
         """
-        question = check_query(question, k, mode)
+        asked = check_query(question, k, mode)
         self._follow_saved()
         contents = self._contents
-        candidates = self._candidates(contents, question, mode)
-        return ranking.rank(
-            question, candidates, k, mode, contents.passages_of, keyword_weight
-        ).hits
+        candidates = self._candidates(contents, asked, mode)
+        return rank(asked, candidates, k, mode, contents.passages_of, keyword_weight).hits
 
     def ask(self, question: str, k: int = 5, mode: str = "hybrid") -> Answer:
         """Answer the question: the k best passages (as :meth:`search`) and the verdict.
@@ -570,28 +869,29 @@ class Index:
         has no calibration); the verdict comes from the same search. Raises QueryError for
         an empty, over-long or wordless question.
         """
-        question = check_query(question, k, mode)
+        asked = check_query(question, k, mode)
         self._follow_saved()
         contents = self._contents
-        candidates = self._candidates(contents, question, "all")
-        return ranking.answer(
-            question,
+        candidates = self._candidates(contents, asked, "all")
+        return answer(
+            asked,
             candidates,
             k,
             mode,
             contents.passages_of,
+            contents.vectors_of,
             self.encoder.name,
             lambda: self._baseline(contents),
         )
 
-    def _baseline(self, contents: _Contents) -> ranking.Baseline:
+    def _baseline(self, contents: _Contents) -> verdict.Baseline:
         """The verdict's baseline for these contents: computed on the first verdict after
         each change (the probe questions, one search each), then kept."""
         cached = self._verdict_baseline
         if cached is not None and cached[0] is contents:
             return cached[1]
 
-        baseline = ranking.probe_baseline(
+        baseline = verdict.probe_baseline(
             lambda probe, vector: self._candidates(contents, probe, "all", vector[None, :]),
             contents.passages_of,
             self.encoder,
@@ -607,7 +907,7 @@ class Index:
         return vector
 
     def _candidates(
-        self, contents: _Contents, question: str, mode: str, query: np.ndarray | None = None
+        self, contents: _Contents, question: Question, mode: str, query: np.ndarray | None = None
     ) -> Candidates:
         """Every passage as a candidate, with the scores the mode needs (``all``: every score).
 
@@ -620,12 +920,12 @@ class Index:
         fetched = np.zeros(0, dtype=np.float32)
         windows = np.zeros((0, 4))
         if count and mode != "dense":
-            keyword = contents.keyword.scores(question)
+            keyword = contents.keyword.scores(question.text)
             if mode != "keyword":
-                numbers = contents.keyword.number_matches(question)
+                numbers = contents.keyword.number_matches(question.text)
         if count and mode != "keyword":
             if query is None:
-                query = self._query_vector(question)
+                query = self._query_vector(question.text)
             found_scores, found_ids = contents.paragraph_vectors.search(
                 query, min(count, DENSE_CANDIDATES)
             )
@@ -642,7 +942,13 @@ class Index:
                 rows = contents.windows[window_ids[0][hit]]
                 windows = np.column_stack([rows, window_scores[0][hit]])
         return Candidates.from_scores(
-            np.arange(count), keyword, paragraph, numbers, fetched, windows
+            np.arange(count),
+            keyword,
+            paragraph,
+            numbers,
+            fetched,
+            windows,
+            traits=contents.traits,
         )
 
     # ---- disk -----------------------------------------------------------------------
@@ -662,8 +968,15 @@ class Index:
             "chunker_version": self.chunker_version,
             "keyword": {"tokenizer": self.tokenizer, "library": "bm25s"},
             "vector_index": self.vector_index,
+            # What each FAISS file holds (type and parameters): a mismatch on load is an error.
+            "vector_indexes": {
+                "paragraphs": describe_vector_index(contents.paragraph_vectors),
+                "windows": describe_vector_index(contents.window_vectors),
+            },
             "counts": {"passages": len(contents.passages), "windows": len(contents.windows)},
             "sources": [asdict(info) for info in contents.sources.values()],
+            # What qa.annotation stored with the passages (older: annotated when loaded).
+            "annotation_version": ANNOTATION_VERSION,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
 
@@ -709,9 +1022,9 @@ class Index:
                 contents.keyword.save(tmp)
 
             manifest = self.manifest(contents)
-            if self.encoder.name in ranking.CALIBRATIONS:
+            if self.encoder.name in verdict.CALIBRATIONS:
                 # Saved with the index: a verdict after loading need not ask the probes.
-                baseline = ranking.baseline_record(self._baseline(contents))
+                baseline = verdict.baseline_record(self._baseline(contents))
                 manifest["verdict_baseline"] = baseline
             target = write_generation(folder, manifest, write_files)
             self.path = folder
@@ -794,11 +1107,17 @@ class Index:
         questions are embedded, once per process, and asked). A save records it."""
         cached = self._verdict_baseline
         known = cached is not None and cached[0] is self._contents
-        return self.encoder.name in ranking.CALIBRATIONS and not known
+        return self.encoder.name in verdict.CALIBRATIONS and not known
+
+    def annotated_on_load(self) -> bool:
+        """True when the contents come from an index saved before its passages were
+        annotated (:mod:`qa.annotation`): they were annotated when loaded, and a save keeps
+        that, so the next load need not do it again."""
+        return self._contents.annotated_on_load
 
     def _keep_saved_baseline(self, contents: _Contents, manifest: dict[str, Any]) -> None:
         """Use the verdict baseline saved in the manifest, when it is there and current."""
-        saved = ranking.baseline_from_record(manifest.get("verdict_baseline"))
+        saved = verdict.baseline_from_record(manifest.get("verdict_baseline"))
         if saved is not None:
             self._verdict_baseline = (contents, saved)
 
@@ -927,12 +1246,10 @@ def _read_contents(generation: Path, manifest: dict[str, Any], dim: int) -> _Con
         passages = []
         with (generation / "passages.jsonl").open(encoding="utf-8") as handle:
             for line in handle:
-                record = json.loads(line)
-                record["section"] = tuple(record["section"])
-                record["sentences"] = tuple(tuple(span) for span in record["sentences"])
-                passages.append(Passage(**record))
+                passages.append(Passage.from_record(json.loads(line)))
         paragraph_vectors = faiss.read_index(str(generation / "paragraphs.faiss"))
         window_vectors = faiss.read_index(str(generation / "windows.faiss"))
+        recorded = manifest.get("vector_indexes") or {}
         windows = np.load(generation / "windows.npy", allow_pickle=False)
         keyword = KeywordIndex.load(generation)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
@@ -944,6 +1261,13 @@ def _read_contents(generation: Path, manifest: dict[str, Any], dim: int) -> _Con
         or paragraph_vectors.d != dim
     ):
         raise IndexStoreError(f"{generation} is inconsistent: its files disagree on counts")
+    _check_vector_index(
+        paragraph_vectors, recorded.get("paragraphs"), generation / "paragraphs.faiss"
+    )
+    _check_vector_index(window_vectors, recorded.get("windows"), generation / "windows.faiss")
+    annotated = int(manifest.get("annotation_version", 0)) < ANNOTATION_VERSION
+    if annotated:
+        passages, sources = _annotated(passages, sources)
     return _Contents(
         passages=tuple(passages),
         paragraph_vectors=paragraph_vectors,
@@ -951,4 +1275,28 @@ def _read_contents(generation: Path, manifest: dict[str, Any], dim: int) -> _Con
         windows=windows.astype(np.int32),
         keyword=keyword,
         sources=sources,
+        annotated_on_load=annotated,
     )
+
+
+def _annotated(
+    passages: list[Passage], sources: dict[str, SourceInfo]
+) -> tuple[list[Passage], dict[str, SourceInfo]]:
+    """The passages of an index saved before they were annotated, annotated (facts,
+    periods against each source's reference date, read from its passages' text: the file's
+    own metadata is not read again), and the sources with those dates."""
+    by_source: dict[str, list[int]] = {}
+    for row, passage in enumerate(passages):
+        by_source.setdefault(passage.source, []).append(row)
+    done = list(passages)
+    dated = dict(sources)
+    for source, rows in by_source.items():
+        mine = [passages[row] for row in rows]
+        info = sources.get(source)
+        user = info is not None and info.date_origin == "user"
+        reference = info.reference if user and info is not None else document_reference(mine)
+        for row, passage in zip(rows, annotate(mine, reference), strict=True):
+            done[row] = passage
+        if info is not None:
+            dated[source] = source_info(source, info.sha256, info.passages, reference, user)
+    return done, dated

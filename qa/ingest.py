@@ -26,6 +26,7 @@ from qa.chunking import PageText
 from qa.errors import DocumentError
 from qa.ocr import IMAGE_SUFFIXES
 from qa.pages import PageProblem
+from qa.periods import ReferenceDate, parse_date
 
 _log = logging.getLogger("qa")
 
@@ -57,7 +58,8 @@ class Document:
     :attr:`problems` lists the pages that could not be read), possibly read only when first
     used (see :func:`read_document`); or (for a .txt or .md file) the file and its
     encoding: then :meth:`pieces` decodes it block by block, and :attr:`text` reads it
-    whole only when asked.
+    whole only when asked. ``metadata_date`` is the date the file's own metadata records
+    (a PDF's creation date, a .docx file's core properties, a web page's date), or None.
     """
 
     __slots__ = (
@@ -67,6 +69,7 @@ class Document:
         "_path",
         "_problems",
         "_text",
+        "metadata_date",
         "sha256",
         "source",
     )
@@ -78,9 +81,11 @@ class Document:
         sha256: str,
         pages: Sequence[PageText] | None = None,
         problems: Sequence[PageProblem] = (),
+        metadata_date: ReferenceDate | None = None,
     ) -> None:
         self.source = source
         self.sha256 = sha256
+        self.metadata_date = metadata_date
         self._pages = tuple(pages) if pages is not None else None
         self._problems = tuple(problems)
         self._text: str | None = text if pages is None else "\n\n".join(p.text for p in pages)
@@ -89,9 +94,15 @@ class Document:
         self._loader: Callable[[], Document] | None = None
 
     @classmethod
-    def deferred(cls, source: str, sha256: str, load: Callable[[], Document]) -> Document:
+    def deferred(
+        cls,
+        source: str,
+        sha256: str,
+        load: Callable[[], Document],
+        metadata_date: ReferenceDate | None = None,
+    ) -> Document:
         """A document whose pages ``load`` reads when they are first used."""
-        document = cls(source, "", sha256)
+        document = cls(source, "", sha256, metadata_date=metadata_date)
         document._text, document._loader = None, load
         return document
 
@@ -127,8 +138,12 @@ class Document:
             return Document.streamed(source, self._path, self._encoding, self.sha256)
         if self._loader is not None:
             load = self._loader
-            return Document.deferred(source, self.sha256, lambda: load().with_source(source))
-        return Document(source, self.text, self.sha256, self.pages, self.problems)
+            return Document.deferred(
+                source, self.sha256, lambda: load().with_source(source), self.metadata_date
+            )
+        return Document(
+            source, self.text, self.sha256, self.pages, self.problems, self.metadata_date
+        )
 
     def pieces(self) -> Iterator[str | PageText]:
         """Yield the text in consecutive pieces (of about a MB for a file being streamed),
@@ -337,12 +352,13 @@ def _looks_binary(text: str) -> bool:
     return controls / len(sample) > 0.01
 
 
-def _read_html(path: Path) -> str:
-    """The main text of a saved web page, headings as markdown headings.
+def _read_html(path: Path) -> tuple[str, ReferenceDate | None]:
+    """The main text of a saved web page, headings as markdown headings, and its date.
 
     trafilatura finds the main content (dropping scripts, styles, navigation, headers,
     footers and boilerplate) and writes it as markdown, whose ``#`` headings the chunker
-    turns into section paths.
+    turns into section paths; its metadata the page's date (htmldate: the page's meta
+    tags and markup).
     """
     import trafilatura
 
@@ -363,15 +379,36 @@ def _read_html(path: Path) -> str:
         )
     if _looks_binary(text):
         raise DocumentError(f"{path}: looks like a binary file, not HTML", kind="binary")
-    return text
+    return text, _html_date(data)
 
 
-def _read_docx(path: Path) -> str:
+def _html_date(data: bytes) -> ReferenceDate | None:
+    import trafilatura
+
+    try:
+        metadata = trafilatura.extract_metadata(data)
+        found = metadata.date if metadata is not None else None
+        return parse_date(found, "metadata") if found else None
+    except Exception:  # a date is a bonus: a page whose metadata cannot be read has none
+        return None
+
+
+# The creation date python-docx's own template carries: not the date of a document.
+_DOCX_TEMPLATE_DATE = "2013-12-23"
+
+
+def _read_docx(path: Path) -> tuple[str, ReferenceDate | None]:
+    """The text of a .docx file (headings as markdown headings, then its tables) and the
+    creation date its core properties record."""
     import docx
 
     lines: list[str] = []
+    date: ReferenceDate | None = None
     try:
         document = docx.Document(str(path))
+        created = document.core_properties.created
+        if created is not None and created.date().isoformat() != _DOCX_TEMPLATE_DATE:
+            date = ReferenceDate(created.year, created.month, created.day, "metadata")
         # Parts such as the styles are parsed on first use: keep the reading inside the try.
         for paragraph in document.paragraphs:
             style = (paragraph.style.name or "") if paragraph.style is not None else ""
@@ -386,7 +423,7 @@ def _read_docx(path: Path) -> str:
                 lines.append(" | ".join(cell.text for cell in row.cells))
     except Exception as exc:  # python-docx, zipfile, zlib and lxml raise many types
         raise DocumentError(f"{path}: not a readable .docx file ({exc})", kind="damaged") from exc
-    return "\n\n".join(lines)
+    return "\n\n".join(lines), date
 
 
 def _read_paged(path: Path, checksum: str, verify: bool = False) -> Document:
@@ -408,7 +445,15 @@ def _read_paged(path: Path, checksum: str, verify: bool = False) -> Document:
     if not paged.pages:
         detail = f" ({'; '.join(map(str, paged.problems[:3]))})" if paged.problems else ""
         raise DocumentError(f"{path}: no text found{detail}", kind="no_text")
-    return Document(str(path.resolve()), "", checksum, paged.pages, paged.problems)
+    return Document(
+        str(path.resolve()), "", checksum, paged.pages, paged.problems, _paged_date(path)
+    )
+
+
+def _paged_date(path: Path) -> ReferenceDate | None:
+    from qa.pdf import pdf_date
+
+    return pdf_date(path) if path.suffix.lower() == ".pdf" else None
 
 
 def read_document(path: str | os.PathLike[str], *, defer: bool = False) -> Document:
@@ -422,7 +467,6 @@ def read_document(path: str | os.PathLike[str], *, defer: bool = False) -> Docum
     DocumentError (a page tree that fails, no text at all).
     """
     from qa.ocr import check_image
-    from qa.pdf import check_pdf
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -440,13 +484,19 @@ def read_document(path: str | os.PathLike[str], *, defer: bool = False) -> Docum
             checksum = file_sha256(path)
             if not defer:
                 return _read_paged(path, checksum)
-            check_pdf(path) if suffix == ".pdf" else check_image(path)
+            if suffix != ".pdf":
+                check_image(path)
+            # Opening a PDF checks it can be read, and gives its metadata's date.
+            date = _paged_date(path)
             return Document.deferred(
-                str(path.resolve()), checksum, lambda: _read_paged(path, checksum, verify=True)
+                str(path.resolve()),
+                checksum,
+                lambda: _read_paged(path, checksum, verify=True),
+                date,
             )
         if suffix not in (".docx", *HTML_SUFFIXES):
             return _read_text_file(path)
-        text = _read_docx(path) if suffix == ".docx" else _read_html(path)
+        text, date = _read_docx(path) if suffix == ".docx" else _read_html(path)
         checksum = file_sha256(path)
     except OSError as exc:
         raise DocumentError(
@@ -454,7 +504,7 @@ def read_document(path: str | os.PathLike[str], *, defer: bool = False) -> Docum
         ) from exc
     if not text.strip():
         raise DocumentError(f"{path}: no text found", kind="no_text")
-    return Document(source=str(path.resolve()), text=text, sha256=checksum)
+    return Document(source=str(path.resolve()), text=text, sha256=checksum, metadata_date=date)
 
 
 def iter_documents(

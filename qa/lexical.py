@@ -24,7 +24,8 @@ _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[0-9]+(?:\.[0-9]+)?%?|[^\W\d_]+", re.UNICODE)
 # A token that is a number: a year, an amount, a percentage (as either tokenizer cuts them).
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?%?")
-_jieba_lock = threading.Lock()
+# jieba's lazy dictionary load (and its tagger's) is not thread-safe.
+jieba_lock = threading.Lock()
 
 
 def _fold(text: str) -> str:
@@ -44,7 +45,8 @@ def _bigram_tokens(text: str) -> list[str]:
     return tokens
 
 
-def _quiet_jieba() -> None:
+def quiet_jieba() -> None:
+    """Keep jieba from logging "Building prefix dict ..." on every first use."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)  # not "Building prefix dict ..." on every first use
@@ -53,22 +55,10 @@ def _quiet_jieba() -> None:
 def _jieba_tokens(text: str) -> list[str]:
     import jieba
 
-    _quiet_jieba()
-    with _jieba_lock:  # jieba's lazy dictionary load is not thread-safe
+    quiet_jieba()
+    with jieba_lock:
         words = jieba.lcut_for_search(text)
     return [w for w in (word.strip() for word in words) if w and _WORD.search(w)]
-
-
-def name_tags(text: str) -> set[str]:
-    """The kinds of proper names jieba's part-of-speech tagger finds in text: ``person``
-    (tags nr, nrfg, nrt), ``place`` (ns) and ``organisation`` (nt)."""
-    import jieba.posseg
-
-    _quiet_jieba()
-    with _jieba_lock:
-        pairs = jieba.posseg.lcut(text)
-    kinds = {"nr": "person", "nrfg": "person", "nrt": "person", "ns": "place", "nt": "organisation"}
-    return {kinds[pair.flag] for pair in pairs if pair.flag in kinds}
 
 
 def tokenize(text: str, tokenizer: str = DEFAULT_TOKENIZER) -> list[str]:

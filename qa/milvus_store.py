@@ -23,14 +23,22 @@ Layout: three collections, ``NAME`` (passages), ``NAME_windows`` and ``NAME_sour
   kept has no such fields, marked by the absence of the ``qa.pages`` property, and its
   passages have no page), sentence offsets (JSON), the text BM25 sees (``bm25_text``)
   with the sparse vector that Milvus's BM25 function makes from it (``sparse``), and the
-  paragraph vector (``vector``).
+  paragraph vector (``vector``); and what :mod:`qa.annotation` works out once per passage:
+  the script of its text (``script``), the period it speaks of (``first_year``,
+  ``last_year``, -1 when not known) and the years its text names (``named_first``,
+  ``named_last``), its stance (``stance``: 0 not known, 1 results, 2
+  targets) and the facts of each sentence (``facts``, JSON). A store made before these
+  were kept has none of them (no ``qa.annotations`` property): it is searched as before,
+  without the scripts or times of its passages, and its answer lines see numbers and dates
+  but no names; ``--rebuild`` makes it anew.
   The collection properties record the format version, the encoder name and dimension,
   the chunking settings, the tokenizer and the vector index kind.
 - ``NAME_windows``: one row per two-sentence window: its passage id, first and end
   sentence, and vector. Windows are a collection of their own because a passage has any
   number of them (none when it has two sentences or fewer) and they are searched on their
   own, as in the core; a Milvus collection has a fixed number of vector fields per row.
-- ``NAME_sources``: one row per indexed file: its SHA-256 and counts. A file's row is
+- ``NAME_sources``: one row per indexed file: its SHA-256, counts and reference date
+  (``date``, ``date_origin``; "" for none, in a store with annotations). A file's row is
   written only after all its passages and windows are inserted, and removed before they
   are replaced, so an interrupted build is finished by running it again.
 
@@ -49,14 +57,18 @@ collection, so ``"milvus"`` ranks a little worse (docs/milvus.md has the figures
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
+import socket
+import threading
 import time
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -66,7 +78,11 @@ from urllib.parse import urlsplit
 import numpy as np
 from tqdm.auto import tqdm
 
-from qa import ranking
+from qa import verdict
+from qa.annotation import ANNOTATION_VERSION, annotate, document_reference
+from qa.answer_line import answering_sentence
+from qa.answers import Answer, Hit, answer, make_hit, rank, unjudged_answer
+from qa.candidates import SCRIPT_CODES, STANCE_CODES, UNKNOWN, Candidates, PassageTraits
 from qa.chunking import (
     CHUNKER_VERSION,
     ChunkingSettings,
@@ -79,17 +95,22 @@ from qa.index import (
     DENSE_CANDIDATES,
     VECTOR_INDEX_KINDS,
     AddReport,
+    EmbeddedFile,
     EmbeddingCheckpoint,
     Index,
     SourceInfo,
     check_chunker_version,
     contextual_text,
+    date_setting,
     documents_to_add,
+    source_info,
+    source_named,
 )
 from qa.ingest import Document, SkippedFile, collect_files, iter_documents
 from qa.lexical import DEFAULT_TOKENIZER, TOKENIZERS, number_tokens, tokenize
-from qa.ranking import Answer, Candidates
-from qa.search import KEYWORD_WEIGHT, Hit, answering_sentence, check_query
+from qa.periods import ReferenceDate
+from qa.question import Question, check_query
+from qa.ranking import KEYWORD_WEIGHT
 
 PathLike = str | os.PathLike[str]
 ProgressCallback = Callable[[int, int], None]
@@ -114,8 +135,15 @@ GROUP_TEXTS = 2048
 # Candidates fetched per query: BM25 and paragraph vectors as in the core, windows 4x.
 WINDOW_CANDIDATES = 4 * DENSE_CANDIDATES
 MAX_TOP_K = 16384  # Milvus's limit on one search
+# Vectors of fetched passages kept for the verdict's lift features (MilvusIndex._vectors_of).
+VECTORS_KEPT = 4096
 MAX_QUERY_ROWS = 16384  # and on one query
 QUERY_RANGE_ROWS = 4096  # rows expected per id range when reading a whole collection
+# A cluster build's lock on a store (MilvusIndex.build_lock): renewed this often by its
+# holder (seconds), and taken over when not renewed for BUILD_LOCK_STALE seconds (its
+# holder died).
+BUILD_LOCK_BEAT = 20.0
+BUILD_LOCK_STALE = 120.0
 # Weights of Milvus's weighted ranker (fusion="milvus"), which maps each score into [0, 1]
 # its own way (BM25: 2/pi * atan(s); inner product: 1/2 + atan(s)/pi). Chosen on the
 # development questions with the bigram tokenizer (docs/milvus.md).
@@ -133,7 +161,11 @@ _INT63 = (1 << 63) - 1
 
 _PASSAGE_FIELDS = ["id", "source", "ordinal", "section", "paragraph", "sentences", "text"]
 _PAGE_FIELDS = ["page", "last_page"]
+# What qa.annotation adds to a passage (stores with the qa.annotations property).
+_TRAIT_FIELDS = ["source_id", "script", "first_year", "last_year", "stance"]
+_ANNOTATION_FIELDS = [*_TRAIT_FIELDS[1:], "named_first", "named_last", "facts"]
 _SOURCE_FIELDS = ["id", "source", "sha256", "passages", "windows", "added"]
+_DATE_FIELDS = ["date", "date_origin"]
 
 
 @dataclass(frozen=True)
@@ -339,6 +371,8 @@ class _Entry:
     passage_vectors: np.ndarray
     windows: np.ndarray  # (n, 3): passage number in this file, first sentence, end sentence
     window_vectors: np.ndarray
+    date: str | None = None
+    date_origin: str | None = None
 
 
 class MilvusIndex:
@@ -368,9 +402,16 @@ class MilvusIndex:
         # For callers that expect qa.Index's attribute; a Milvus store has no folder.
         self.path: Path | None = None
         self._client = client
-        # Whether the passages collection has the page fields (not in older stores).
+        # Whether the passages collection has the page fields (not in older stores), and
+        # the annotation fields and the sources' dates (neither in older stores).
         self._has_pages = True
-        self._verdict_baseline: ranking.Baseline | None = None
+        self._annotated = True
+        # The reference date of each source id, read once (this process's writes renew it).
+        self._references: dict[int, ReferenceDate | None] | None = None
+        # The vectors of the passages fetched last, for the verdict (bounded; any thread).
+        self._vectors: collections.OrderedDict[int, np.ndarray] = collections.OrderedDict()
+        self._vectors_lock = threading.Lock()
+        self._verdict_baseline: verdict.Baseline | None = None
 
     # ---- opening --------------------------------------------------------------------
 
@@ -412,6 +453,12 @@ class MilvusIndex:
             raise ValueError(f"unknown tokenizer {tokenizer!r}; choose one of {TOKENIZERS}")
         if vector_index not in VECTOR_INDEX_KINDS:
             raise ValueError(f"unknown vector index {vector_index!r}; choose {VECTOR_INDEX_KINDS}")
+        if vector_index == "compressed":
+            raise IndexStoreError(
+                "the Milvus store indexes vectors with flat or hnsw (--vector-index); "
+                "compressed is the FAISS folder's index for tens of millions of vectors "
+                "(docs/milvus.md says what a Milvus server uses at that size)"
+            )
         if settings.max_chars > MAX_PASSAGE_CHARS:
             raise IndexStoreError(
                 f"a Milvus store holds passages of at most {MAX_PASSAGE_CHARS} characters; "
@@ -528,6 +575,7 @@ class MilvusIndex:
         index = cls(location, client, encoder, settings, tokenizer, vector_index)
         index.chunker_version = chunker_version
         index._has_pages = properties.get("qa.pages") == "1"
+        index._annotated = properties.get("qa.annotations") == str(ANNOTATION_VERSION)
         for name in (location.collection, location.windows, location.source_table):
             index._call("load_collection", name)
         index._keep_recorded_baseline(properties)
@@ -549,6 +597,9 @@ class MilvusIndex:
         sources.add_field("passages", data_type.INT64)
         sources.add_field("windows", data_type.INT64)
         sources.add_field("added", data_type.INT64)
+        if self._annotated:
+            sources.add_field("date", data_type.VARCHAR, max_length=16)
+            sources.add_field("date_origin", data_type.VARCHAR, max_length=16)
         # Milvus wants a vector field in every collection; this one is never searched.
         sources.add_field("marker", data_type.FLOAT_VECTOR, dim=2)
         self._create(location.source_table, sources, {"marker": ("FLAT", "L2")}, "sources", common)
@@ -583,6 +634,14 @@ class MilvusIndex:
             analyzer_params=_analyzer(self.tokenizer),
         )
         passages.add_field("sparse", data_type.SPARSE_FLOAT_VECTOR)
+        if self._annotated:
+            passages.add_field("script", data_type.INT8)
+            passages.add_field("first_year", data_type.INT16)
+            passages.add_field("last_year", data_type.INT16)
+            passages.add_field("named_first", data_type.INT16)
+            passages.add_field("named_last", data_type.INT16)
+            passages.add_field("stance", data_type.INT8)
+            passages.add_field("facts", data_type.VARCHAR, max_length=MAX_VARCHAR)
         passages.add_field("vector", data_type.FLOAT_VECTOR, dim=dim)
         passages.add_function(
             pymilvus.Function(
@@ -606,6 +665,8 @@ class MilvusIndex:
         )
         if self._has_pages:
             properties["qa.pages"] = "1"
+        if self._annotated:
+            properties["qa.annotations"] = str(ANNOTATION_VERSION)
         self._create(
             location.collection,
             passages,
@@ -694,8 +755,10 @@ class MilvusIndex:
         known = self._source_rows()
         check_chunker_version(self.chunker_version, bool(known), self.uri)
         todo = [
-            (document.source, document.sha256, passages)
-            for document, passages in documents_to_add(documents, known, self.settings, report)
+            (document.source, document.sha256, passages, info)
+            for document, passages, info in documents_to_add(
+                documents, known, self.settings, report
+            )
         ]
         report.skipped[:0] = skipped
         if todo:
@@ -755,6 +818,8 @@ class MilvusIndex:
                     paragraph_vectors[rows] if len(rows) else np.zeros((0, self.encoder.dim)),
                     file_windows,
                     window_vectors[chosen],
+                    info.date,
+                    info.date_origin,
                 )
             )
         total = sum(len(e.passages) + len(e.windows) for e in entries)
@@ -773,9 +838,107 @@ class MilvusIndex:
                 self._write(group, bar)
         return report
 
+    def write_embedded(self, files: Sequence[EmbeddedFile]) -> None:
+        """Write files chunked and embedded elsewhere (a cluster build's workers), each
+        replacing its older rows, each recorded once all its rows are in."""
+        self._write([_Entry(**vars(file)) for file in files], tqdm(disable=True))
+
+    @property
+    def lock_collection(self) -> str:
+        """The collection that a cluster build holding this store's build lock creates."""
+        return f"{self.location.collection}_build_lock"
+
+    @contextlib.contextmanager
+    def build_lock(self, owner: str) -> Iterator[None]:
+        """Hold the store's build lock: one cluster build at a time writes a store.
+
+        The lock is a collection of its own (creating a collection is atomic in Milvus),
+        recording who holds it; its holder renews it every BUILD_LOCK_BEAT seconds, and a
+        lock not renewed for BUILD_LOCK_STALE seconds (its holder died) is taken over.
+        Raises IndexStoreError naming the holder when another build holds it.
+        """
+        name = self.lock_collection
+        record = {
+            "token": uuid.uuid4().hex,
+            "owner": owner,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        self._take_build_lock(name, record)
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(BUILD_LOCK_BEAT):
+                with contextlib.suppress(IndexStoreError):  # renewing is best effort
+                    self._call(
+                        "alter_collection_properties",
+                        name,
+                        properties={"qa.lock": json.dumps(dict(record, beat=time.time()))},
+                    )
+
+        beat = threading.Thread(target=renew, name="qa-build-lock", daemon=True)
+        beat.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            beat.join()
+            holder = self._build_lock_holder(name)
+            if holder is not None and holder.get("token") == record["token"]:
+                self._call("drop_collection", name)
+
+    def _build_lock_holder(self, name: str) -> dict[str, Any] | None:
+        if not self._call("has_collection", name):
+            return None
+        properties = self._call("describe_collection", name).get("properties") or {}
+        try:
+            holder = json.loads(properties.get("qa.lock", ""))
+        except ValueError:
+            holder = None
+        return holder if isinstance(holder, dict) else {}
+
+    def _take_build_lock(self, name: str, record: dict[str, Any]) -> None:
+        pymilvus = _pymilvus()
+        for _attempt in range(3):
+            holder = self._build_lock_holder(name)
+            if holder is not None and holder.get("token") == record["token"]:
+                return
+            if holder is not None:
+                age = time.time() - float(holder.get("beat", 0))
+                if age < BUILD_LOCK_STALE:
+                    raise IndexStoreError(
+                        f"{self.uri} is being written by another cluster build "
+                        f"({holder.get('owner', '?')}, pid {holder.get('pid', '?')} on "
+                        f"{holder.get('host', '?')}, since {holder.get('since', '?')}); "
+                        "two builds never write one store at once: wait for it to finish"
+                    )
+                log.warning(
+                    "%s: taking over the build lock of a build gone for %.0f s", self.uri, age
+                )
+                with contextlib.suppress(IndexStoreError):
+                    self._call("drop_collection", name)
+            schema = self._client.create_schema(auto_id=False)
+            schema.add_field("id", pymilvus.DataType.INT64, is_primary=True)
+            schema.add_field("marker", pymilvus.DataType.FLOAT_VECTOR, dim=2)
+            index_params = self._client.prepare_index_params()
+            index_params.add_index("marker", index_type="FLAT", metric_type="L2")
+            with contextlib.suppress(IndexStoreError):  # another build created it first
+                self._call(
+                    "create_collection",
+                    name,
+                    schema=schema,
+                    index_params=index_params,
+                    properties={
+                        "qa.role": "build_lock",
+                        "qa.lock": json.dumps(dict(record, beat=time.time())),
+                    },
+                )
+        raise IndexStoreError(f"{self.uri}: cannot take the build lock ({name})")
+
     def _embed_and_write(
         self,
-        todo: list[tuple[str, str, list[Passage]]],
+        todo: list[tuple[str, str, list[Passage], SourceInfo]],
         progress: bool | ProgressCallback,
         checkpoint: PathLike | None,
     ) -> None:
@@ -783,7 +946,7 @@ class MilvusIndex:
         window_size = self.settings.window_sentences
         sizes = [
             sum(1 + len(sentence_windows(p, window_size)) for p in passages)
-            for _, _, passages in todo
+            for _, _, passages, _ in todo
         ]
         total = sum(sizes)
         # The core's embedding (batches, checkpoint, errors), on a scratch in-memory index.
@@ -799,7 +962,7 @@ class MilvusIndex:
         finished = 0
         try:
             for group in _groups(list(zip(todo, sizes, strict=True)), GROUP_TEXTS):
-                passages = [p for (_, _, ps), _ in group for p in ps]
+                passages = [p for (_, _, ps, _), _ in group for p in ps]
                 group_total = sum(size for _, size in group)
                 last = 0
 
@@ -816,7 +979,7 @@ class MilvusIndex:
                 embed_bar.update(group_total - last)  # texts found in the checkpoint
                 entries = []
                 offset = 0
-                for (source, sha256, ps), _ in group:
+                for (source, sha256, ps, info), _ in group:
                     low = np.searchsorted(window_rows[:, 0], offset, side="left")
                     high = np.searchsorted(window_rows[:, 0], offset + len(ps), side="left")
                     file_windows = window_rows[low:high].copy()
@@ -829,6 +992,8 @@ class MilvusIndex:
                             vectors[offset : offset + len(ps)],
                             file_windows,
                             window_vectors[low:high],
+                            info.date,
+                            info.date_origin,
                         )
                     )
                     offset += len(ps)
@@ -841,6 +1006,7 @@ class MilvusIndex:
     def _write(self, entries: list[_Entry], bar: Any) -> None:
         """Replace the rows of these files: forget them, delete, insert, then record them."""
         self._verdict_baseline = None
+        self._references = None
         location = self.location
         ids = [source_id(e.source) for e in entries]
         # From here until the last step the files are not recorded: a rerun redoes them.
@@ -872,6 +1038,8 @@ class MilvusIndex:
                 if self._has_pages:
                     row["page"] = passage.page or 0
                     row["last_page"] = passage.last_page or 0
+                if self._annotated:
+                    row.update(_annotation_fields(passage))
                 passage_rows.append(row)
             for (n, first, end), vector in zip(entry.windows, entry.window_vectors, strict=True):
                 window_rows.append(
@@ -899,10 +1067,61 @@ class MilvusIndex:
                 "windows": len(entry.windows),
                 "added": now + n,
                 "marker": [0.0, 0.0],
+                **(
+                    {"date": entry.date or "", "date_origin": entry.date_origin or ""}
+                    if self._annotated
+                    else {}
+                ),
             }
             for n, (entry, sid) in enumerate(zip(entries, ids, strict=True))
         ]
         self._call("upsert", location.source_table, records)
+
+    def set_date(self, source: str, date: str | None) -> SourceInfo:
+        """Set the reference date of an indexed document, as :meth:`qa.Index.set_date`
+        (``YYYY-MM-DD``, ``YYYY-MM``, ``YYYY``, None for no date, ``"auto"`` for the one its
+        text states): its passages' rows get their periods again (the same rows otherwise,
+        written with one upsert), then its source row the date. Raises DocumentError for a
+        date that is not one or a document the store does not hold, IndexStoreError for a
+        store made before dates were kept."""
+        if not self._annotated:
+            raise IndexStoreError(
+                f"{self.uri} was made before qa kept dates; rebuild it (qa build ... --store "
+                f"{self.uri} --rebuild) to set them"
+            )
+        known = self._source_rows()
+        info = known[source_named(known, source)]
+        reference, user = date_setting(date)
+        sid = source_id(info.source)
+        fields = [*self._passage_fields, "source_id", "bm25_text", "vector"]
+        rows = self._call(
+            "query",
+            self.location.collection,
+            filter=f"source_id == {sid}",
+            output_fields=fields,
+            limit=MAX_QUERY_ROWS,
+        )
+        rows.sort(key=lambda row: int(row["ordinal"]))
+        passages = [_passage(row) for row in rows]
+        if not user:
+            reference = document_reference(passages)
+        for row, passage in zip(rows, annotate(passages, reference, facts=False), strict=True):
+            row.update(_annotation_fields(passage))
+        self._verdict_baseline = None
+        self._references = None
+        if rows:
+            self._call("upsert", self.location.collection, rows)
+        record = source_info(info.source, info.sha256, info.passages, reference, user)
+        stored = self._call(
+            "query",
+            self.location.source_table,
+            filter=f"id == {sid}",
+            output_fields=[*_SOURCE_FIELDS, "marker"],
+        )
+        for row in stored:
+            row.update(date=record.date or "", date_origin=record.date_origin or "")
+        self._call("upsert", self.location.source_table, stored)
+        return record
 
     def _bm25_text(self, text: str) -> str:
         """What Milvus's analyzer reads for BM25: see the module docstring."""
@@ -930,14 +1149,29 @@ class MilvusIndex:
     # ---- reading --------------------------------------------------------------------
 
     def _source_rows(self) -> dict[str, SourceInfo]:
+        fields = _SOURCE_FIELDS + (_DATE_FIELDS if self._annotated else [])
         rows = sorted(
-            self._query_all(self.location.source_table, _SOURCE_FIELDS),
+            self._query_all(self.location.source_table, fields),
             key=lambda row: row["added"],
         )
         return {
-            row["source"]: SourceInfo(row["source"], row["sha256"], int(row["passages"]))
+            row["source"]: SourceInfo(
+                row["source"],
+                row["sha256"],
+                int(row["passages"]),
+                row.get("date") or None,
+                row.get("date_origin") or None,
+            )
             for row in rows
         }
+
+    def _reference_of(self, source: int) -> ReferenceDate | None:
+        """The reference date of a source id (read once per process and write)."""
+        if self._references is None:
+            self._references = {
+                source_id(info.source): info.reference for info in self._source_rows().values()
+            }
+        return self._references.get(source)
 
     @property
     def sources(self) -> list[SourceInfo]:
@@ -1006,35 +1240,36 @@ class MilvusIndex:
         :attr:`fusion` says (module docstring). Raises QueryError for an empty, over-long
         or wordless question, IndexStoreError when Milvus fails.
         """
-        question = check_query(question, k, mode)
+        asked = check_query(question, k, mode)
         k = min(k, MAX_TOP_K)
         if self._milvus_fuses() and mode == "hybrid":
-            return self._milvus_fused_hits(question, k)
-        candidates = self._candidates(question, mode, k)
-        return ranking.rank(question, candidates, k, mode, self._get_passages, keyword_weight).hits
+            return self._milvus_fused_hits(asked, k)
+        candidates = self._candidates(asked, mode, k)
+        return rank(asked, candidates, k, mode, self._get_passages, keyword_weight).hits
 
     def ask(self, question: str, k: int = 5, mode: str = "hybrid") -> Answer:
         """Answer the question as :meth:`qa.Index.ask`: the hits and the verdict, from one
         round of searches. With ``fusion="milvus"`` in hybrid mode no verdict is made
         (``found`` is None): Milvus's fused scores are not calibrated.
         """
-        question = check_query(question, k, mode)
+        asked = check_query(question, k, mode)
         k = min(k, MAX_TOP_K)
         if self._milvus_fuses() and mode == "hybrid":
-            return ranking.unjudged_answer(question, self._milvus_fused_hits(question, k))
-        candidates = self._candidates(question, "all", k)
-        return ranking.answer(
-            question,
+            return unjudged_answer(asked, self._milvus_fused_hits(asked, k))
+        candidates = self._candidates(asked, "all", k)
+        return answer(
+            asked,
             candidates,
             k,
             mode,
             self._get_passages,
+            self._vectors_of,
             self.encoder.name,
             self._baseline,
         )
 
-    def _baseline(self) -> ranking.Baseline:
-        """The verdict's baseline (see :func:`qa.ranking.probe_baseline`): computed on the
+    def _baseline(self) -> verdict.Baseline:
+        """The verdict's baseline (see :func:`qa.verdict.probe_baseline`): computed on the
         first verdict, then kept until this object writes to the store, and recorded in the
         passages collection's properties with the sources it was computed on, so that a
         later load of the unchanged store does not ask the probes again. Rows that other
@@ -1043,13 +1278,13 @@ class MilvusIndex:
         if self._verdict_baseline is not None:
             return self._verdict_baseline
         before = self._contents_fingerprint()
-        baseline = ranking.probe_baseline(
+        baseline = verdict.probe_baseline(
             lambda probe, vector: self._candidates(probe, "all", 5, vector),
             self._get_passages,
             self.encoder,
         )
         if self._contents_fingerprint() == before:  # no writer changed the store meanwhile
-            record = {**ranking.baseline_record(baseline), "contents": before}
+            record = {**verdict.baseline_record(baseline), "contents": before}
             try:
                 self._call(
                     "alter_collection_properties",
@@ -1061,21 +1296,27 @@ class MilvusIndex:
         self._verdict_baseline = baseline
         return baseline
 
-    def _contents_fingerprint(self) -> str:
+    def _contents_fingerprint(self, sources: dict[str, SourceInfo] | None = None) -> str:
         """A checksum of the indexed sources (names, checksums, passage counts)."""
-        rows = sorted((i.source, i.sha256, i.passages) for i in self._source_rows().values())
+        known = sources if sources is not None else self._source_rows()
+        rows = sorted((i.source, i.sha256, i.passages) for i in known.values())
         return hashlib.sha256(json.dumps(rows).encode("utf-8")).hexdigest()[:16]
 
     def _keep_recorded_baseline(self, properties: dict[str, str]) -> None:
-        """Use the baseline recorded in the properties when the sources are still those."""
-        if self.encoder.name not in ranking.CALIBRATIONS or BASELINE_PROPERTY not in properties:
+        """Use the baseline recorded in the properties when the sources are still those;
+        keep the sources' reference dates (both from one read of the sources)."""
+        sources = self._source_rows()
+        self._references = {source_id(i.source): i.reference for i in sources.values()}
+        if self.encoder.name not in verdict.CALIBRATIONS or BASELINE_PROPERTY not in properties:
             return
         try:
             record = json.loads(properties[BASELINE_PROPERTY])
         except ValueError:
             return
-        if isinstance(record, dict) and record.get("contents") == self._contents_fingerprint():
-            self._verdict_baseline = ranking.baseline_from_record(record)
+        if isinstance(record, dict) and record.get("contents") == self._contents_fingerprint(
+            sources
+        ):
+            self._verdict_baseline = verdict.baseline_from_record(record)
 
     def _milvus_fuses(self) -> bool:
         if self.fusion not in FUSIONS:
@@ -1083,23 +1324,24 @@ class MilvusIndex:
         return self.fusion == "milvus"
 
     def _candidates(
-        self, question: str, mode: str, k: int, query: np.ndarray | None = None
+        self, question: Question, mode: str, k: int, query: np.ndarray | None = None
     ) -> Candidates:
         """The candidates of a question with the scores the mode needs (``all``: every
         score): Milvus's best BM25 (k of them in keyword mode), paragraph and window
         matches, as many as the core fetches. ``query`` is the question's vector when it
         is embedded already."""
         if mode == "keyword":
-            best = self._keyword_scores(question, k)
+            best = self._keyword_scores(question.text, k)
             return Candidates.from_scores(list(best), list(best.values()))
         keyword: dict[int, float] = {}
         numbers = None
+        traits: dict[int, dict[str, Any]] = {}
         if mode != "dense":
-            keyword = self._keyword_scores(question, DENSE_CANDIDATES)
-            numbers = self._number_matches(question)
+            keyword = self._keyword_scores(question.text, DENSE_CANDIDATES, traits)
+            numbers = self._number_matches(question.text)
         if query is None:
-            query = self.encoder.encode_queries([question])[0]
-        paragraph, complete, windows = self._dense_candidates(query)
+            query = self.encoder.encode_queries([question.text])[0]
+        paragraph, complete, windows = self._dense_candidates(query, traits)
         ids = list(dict.fromkeys([*paragraph, *windows, *keyword]))
         floor = min(paragraph.values()) if paragraph else 0.0
         position = {pid: n for n, pid in enumerate(ids)}
@@ -1115,12 +1357,33 @@ class MilvusIndex:
                 for (first, end), score in spans.items()
             ],
             unlisted=not complete,
+            traits=self._traits(ids, traits) if self._annotated else None,
         )
 
-    def _milvus_fused_hits(self, question: str, k: int) -> list[Hit]:
+    def _traits(self, ids: list[int], rows: dict[int, dict[str, Any]]) -> PassageTraits:
+        """The traits of candidate passages from their annotation columns (a candidate only
+        a window found, not among the passages fetched, has none known)."""
+        unknown: dict[str, Any] = {}
+        found = [rows.get(pid, unknown) for pid in ids]
+        return PassageTraits.of(
+            [_SCRIPTS.get(int(row.get("script", UNKNOWN)), "") for row in found],
+            [
+                (int(row["first_year"]), int(row["last_year"]))
+                if int(row.get("first_year", UNKNOWN)) >= 0
+                else None
+                for row in found
+            ],
+            [_STANCES.get(int(row.get("stance", 0))) for row in found],
+            [
+                self._reference_of(int(row["source_id"])) if "source_id" in row else None
+                for row in found
+            ],
+        )
+
+    def _milvus_fused_hits(self, question: Question, k: int) -> list[Hit]:
         """Hits of Milvus's own fusion (``fusion="milvus"``), with answering sentences."""
-        query = self.encoder.encode_queries([question])[0]
-        ranked = self._milvus_hybrid(question, query, k)
+        query = self.encoder.encode_queries([question.text])[0]
+        ranked = self._milvus_hybrid(question.text, query, k)
         windows = self._windows_of([pid for pid, _ in ranked], query)
         passages = self._get_passages([pid for pid, _ in ranked])
         hits: list[Hit] = []
@@ -1129,26 +1392,32 @@ class MilvusIndex:
             if passage is None:  # deleted by another writer since the search
                 continue
             start, end = answering_sentence(passage, question, windows.get(pid, {}))
-            hits.append(ranking.make_hit(len(hits) + 1, score, passage, start, end))
+            hits.append(make_hit(len(hits) + 1, score, passage, start, end))
         return hits
 
     def _keyword_query(self, question: str) -> str:
         return self._bm25_text(question)
 
-    def _keyword_scores(self, question: str, limit: int) -> dict[int, float]:
-        """BM25 score of the best ``limit`` passages (Milvus's own BM25 over ``bm25_text``)."""
+    def _keyword_scores(
+        self, question: str, limit: int, traits: dict[int, dict[str, Any]] | None = None
+    ) -> dict[int, float]:
+        """BM25 score of the best ``limit`` passages (Milvus's own BM25 over ``bm25_text``);
+        with ``traits``, each passage's annotation columns are put there by id."""
         text = self._keyword_query(question)
         if not text.strip():
             return {}
+        wanted = traits is not None and self._annotated
         result = self._call(
             "search",
             self.location.collection,
             data=[text],
             anns_field="sparse",
             limit=limit,
-            output_fields=["id"],
+            output_fields=["id", *(_TRAIT_FIELDS if wanted else [])],
             search_params={"metric_type": "BM25"},
         )
+        if wanted and traits is not None:
+            _collect(result[0], traits)
         # milvus-lite reports BM25 as a negative distance, a server as a positive score.
         scale = 1.0 / (BM25_K1 + 1.0)
         return {int(hit["id"]): abs(float(hit["distance"])) * scale for hit in result[0]}
@@ -1172,23 +1441,27 @@ class MilvusIndex:
         return params
 
     def _dense_candidates(
-        self, query: np.ndarray
+        self, query: np.ndarray, traits: dict[int, dict[str, Any]] | None = None
     ) -> tuple[dict[int, float], bool, dict[int, dict[tuple[int, int], float]]]:
         """Paragraph and window scores of the best candidates, as the core fetches them.
 
         Returns the paragraph scores by passage id, whether they are all of the
-        collection's, and the window scores by passage id and (first, end) sentence.
+        collection's, and the window scores by passage id and (first, end) sentence; with
+        ``traits``, each passage's annotation columns are put there by id.
         """
         vector = [query.tolist()]
+        wanted = traits is not None and self._annotated
         found = self._call(
             "search",
             self.location.collection,
             data=vector,
             anns_field="vector",
             limit=DENSE_CANDIDATES,
-            output_fields=["id"],
+            output_fields=["id", *(_TRAIT_FIELDS if wanted else [])],
             search_params=self._vector_params(DENSE_CANDIDATES),
         )[0]
+        if wanted and traits is not None:
+            _collect(found, traits)
         paragraph = {int(hit["id"]): float(hit["distance"]) for hit in found}
         matches = self._call(
             "search",
@@ -1260,16 +1533,40 @@ class MilvusIndex:
         return windows
 
     def _get_passages(self, ids: list[int]) -> dict[int, Passage]:
+        """The passages of these ids, and their vectors kept for the verdict
+        (:meth:`_vectors_of`), in one ``get``."""
         if not ids:
             return {}
-        rows = self._call(
-            "get", self.location.collection, ids=ids, output_fields=self._passage_fields
-        )
+        fields = [*self._passage_fields, "vector"]
+        rows = self._call("get", self.location.collection, ids=ids, output_fields=fields)
+        with self._vectors_lock:
+            for row in rows:
+                self._vectors[int(row["id"])] = np.asarray(row["vector"], dtype=np.float32)
+                self._vectors.move_to_end(int(row["id"]))
+            while len(self._vectors) > VECTORS_KEPT:
+                self._vectors.popitem(last=False)
         return {int(row["id"]): _passage(row) for row in rows}
+
+    def _vectors_of(self, ids: list[int]) -> np.ndarray:
+        """The vectors of passages fetched by :meth:`_get_passages` (fetched again, in one
+        ``get``, when no longer kept)."""
+        with self._vectors_lock:
+            missing = [pid for pid in ids if pid not in self._vectors]
+        if missing:
+            rows = self._call(
+                "get", self.location.collection, ids=missing, output_fields=["id", "vector"]
+            )
+            with self._vectors_lock:
+                for row in rows:
+                    self._vectors[int(row["id"])] = np.asarray(row["vector"], dtype=np.float32)
+        with self._vectors_lock:
+            zero = np.zeros(self.encoder.dim, dtype=np.float32)
+            return np.stack([self._vectors.get(pid, zero) for pid in ids])
 
     @property
     def _passage_fields(self) -> list[str]:
-        return _PASSAGE_FIELDS + _PAGE_FIELDS if self._has_pages else _PASSAGE_FIELDS
+        fields = _PASSAGE_FIELDS + (_PAGE_FIELDS if self._has_pages else [])
+        return fields + (_ANNOTATION_FIELDS if self._annotated else [])
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return _call(self._client, self.location, method, *args, **kwargs)
@@ -1353,6 +1650,8 @@ def _missing_message(client: Any, location: StoreLocation) -> str:
 
 
 def _passage(row: dict[str, Any]) -> Passage:
+    first, last = int(row.get("first_year", -1)), int(row.get("last_year", -1))
+    named_first, named_last = int(row.get("named_first", -1)), int(row.get("named_last", -1))
     return Passage(
         text=row["text"],
         source=row["source"],
@@ -1361,7 +1660,40 @@ def _passage(row: dict[str, Any]) -> Passage:
         sentences=tuple((int(s), int(e)) for s, e in json.loads(row["sentences"])),
         page=int(row.get("page") or 0) or None,
         last_page=int(row.get("last_page") or 0) or None,
+        facts=tuple(tuple(kinds) for kinds in json.loads(row.get("facts") or "[]")),
+        period=(first, last) if first >= 0 else None,
+        named=(named_first, named_last) if named_first >= 0 else None,
+        stance=_STANCES.get(int(row.get("stance", 0))),
+        script=_SCRIPTS.get(int(row.get("script", -1)), ""),
     )
+
+
+_STANCES = {code: stance for stance, code in STANCE_CODES.items() if stance}
+_SCRIPTS = {code: script for script, code in SCRIPT_CODES.items()}
+
+
+def _annotation_fields(passage: Passage) -> dict[str, Any]:
+    """The annotation columns of a passage's row."""
+    first, last = passage.period if passage.period is not None else (UNKNOWN, UNKNOWN)
+    named_first, named_last = passage.named if passage.named is not None else (UNKNOWN, UNKNOWN)
+    return {
+        "script": SCRIPT_CODES.get(passage.script, UNKNOWN),
+        "first_year": first,
+        "last_year": last,
+        "named_first": named_first,
+        "named_last": named_last,
+        "stance": STANCE_CODES.get(passage.stance, 0),
+        "facts": json.dumps([list(kinds) for kinds in passage.facts]),
+    }
+
+
+def _collect(hits: Iterable[Any], traits: dict[int, dict[str, Any]]) -> None:
+    """Put the annotation columns of searched passages into ``traits``, by id."""
+    for hit in hits:
+        entity = hit.get("entity") or {}
+        traits.setdefault(
+            int(hit["id"]), {name: entity[name] for name in _TRAIT_FIELDS if name in entity}
+        )
 
 
 def _groups(items: list[Any], size: int) -> Iterator[list[Any]]:

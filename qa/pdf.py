@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from qa.errors import DocumentError
 from qa.pages import PagedText, PageProblem, TextLine, clean_pages, rows
+from qa.periods import ReferenceDate, parse_date
 from qa.viewer import PDFIUM_LOCK
 
 # Pages are rendered for OCR at this scale (144 dpi), smaller when the longest side
@@ -111,6 +112,33 @@ def check_pdf(path: Path) -> None:
     (damaged, or encrypted with a password)."""
     with _lock:
         _open(path).close()
+
+
+def pdf_date(path: Path) -> ReferenceDate | None:
+    """The creation date a PDF's metadata records (else its modification date), or None;
+    raises DocumentError naming the file if it cannot be opened (as :func:`check_pdf`)."""
+    with _lock:
+        document = _open(path)
+        try:
+            metadata = document.get_metadata_dict()
+        except Exception:  # a damaged info dictionary: no date, the pages may still read
+            metadata = {}
+        finally:
+            document.close()
+    for key in ("CreationDate", "ModDate"):
+        match = re.match(r"\s*(?:D:)?(\d{4})(\d{2})?(\d{2})?", str(metadata.get(key) or ""))
+        if match is None:
+            continue
+        parts = (
+            [match[1]]
+            + ([match[2]] if match[2] else [])
+            + ([match[3]] if match[2] and match[3] else [])
+        )
+        try:
+            return parse_date("-".join(parts), "metadata")
+        except ValueError:  # a date that cannot be: no date from this key
+            continue
+    return None
 
 
 def _open(path: Path) -> Any:

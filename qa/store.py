@@ -36,7 +36,10 @@ from typing import Any
 from qa.errors import IndexStoreError
 from qa.ingest import file_sha256
 
-FORMAT_VERSION = 1
+# Format 2 added the passages' annotations and the sources' reference dates; format 1
+# indexes still load (their passages are annotated when loaded: qa.annotation).
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 LOCK = ".lock"
@@ -359,7 +362,7 @@ def read_manifest(generation: Path, verify: bool = True) -> dict[str, Any]:
                 f"{manifest_path} is damaged: its checksum does not match the one in "
                 f"{generation.parent / CURRENT}"
             )
-    if version != FORMAT_VERSION:
+    if version not in READABLE_FORMATS:
         raise IndexStoreError(
             f"{manifest_path}: index format {version}, this qa reads format "
             f"{FORMAT_VERSION}; rebuild the index"

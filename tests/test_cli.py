@@ -40,7 +40,7 @@ def root(saved_report_index: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def test_ask_json_on_the_bundled_report(root):
     result = run_qa("ask", "家庭医生履约率是多少？", "-k", "3", "--json", root=root)
     answer = json.loads(result.stdout)
-    assert set(answer) == {"question", "found", "confidence", "answer", "hits"}
+    assert set(answer) == {"question", "found", "confidence", "answer", "hits", "time"}
     assert answer["question"] == "家庭医生履约率是多少？"
     assert answer["found"] is True and answer["confidence"] >= 0.5
     hits = answer["hits"]
@@ -56,7 +56,8 @@ def test_ask_prints_the_verdict_and_the_answer_line_first(root):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("Found (confidence ")
     assert "9.03万人" in lines[1] and "leping-2021-government-work-report.txt" in lines[1]
-    assert lines[3].startswith("1. score ")  # then the passages
+    assert lines[2].startswith("  time: asks for results")  # 累计: what has been done
+    assert lines[4].startswith("1. score ")  # then the passages
     assert "【" in result.stdout and "2. score " in result.stdout
 
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from qa.answers import page_label
 from qa.bundled import BUNDLED_REPORT
 from qa.chunking import PageText, Passage, chunk_text, iter_passages
 from qa.errors import DocumentError
 from qa.ingest import read_document
 from qa.pages import PageProblem, fold_compatibility, is_page_number, remove_page_furniture
-from qa.search import page_label
 
 FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 LATIN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")

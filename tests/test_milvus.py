@@ -361,7 +361,7 @@ def test_cli_build_ask_and_eval_with_store(tmp_path, docs, capsys):
 
     assert main(["ask", "乐平市面积多大？", "--store", uri, "-k", "2", "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
-    assert set(answer) == {"question", "found", "confidence", "answer", "hits"}
+    assert set(answer) == {"question", "found", "confidence", "answer", "hits", "time"}
     hits = answer["hits"]
     assert len(hits) == 2 and "1973平方公里" in hits[0]["text"] and answer["answer"] == hits[0]
     assert main(["ask", "景德镇产业", "--store", uri, "--mode", "keyword", "--json"]) == 0
@@ -497,3 +497,45 @@ def test_pages_are_kept_and_a_store_made_before_pages_still_loads(tmp_path, monk
         assert (Path(hit.source).name, hit.page) == ("report.pdf", None)
     finally:
         old.close()
+
+
+TWO_YEARS = """政府工作报告
+（2021年4月13日在市人民代表大会上）
+
+一、2020年工作回顾
+
+全年新开工重点项目30个，完成投资97.1亿元。
+
+二、2021年工作安排
+
+力争全年新开工重点项目67个以上，完成投资120亿元。
+"""
+
+
+def test_time_dates_and_scripts_are_the_faiss_store_s(tmp_path):
+    # The same annotations, the same time reading and answers, and a date set by the user
+    # moves the store's answers as it moves the FAISS index's.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "report.txt").write_text(TWO_YEARS, encoding="utf-8")
+    (docs / "english.txt").write_text("The city opened 30 new projects.", encoding="utf-8")
+    uri = f"milvus-lite:{tmp_path / 'store.db'}"
+    store = MilvusIndex.build([docs], uri=uri)
+    index = qa.Index.build([docs])
+    assert {(s.date, s.date_origin) for s in store.sources} == {
+        ("2021-04-13", "text"),
+        (None, None),
+    }
+    key = lambda p: (p.source, p.paragraph, p.text)  # noqa: E731
+    assert sorted(store.passages, key=key) == sorted(index.passages, key=key)  # annotated too
+    for question in ("去年新开工了多少个重点项目？", "今年计划新开工多少个重点项目？"):
+        got, expected = store.ask(question), index.ask(question)
+        assert got.answer.text == expected.answer.text
+        assert got.time == expected.time and got.found == expected.found
+    assert "30个" in store.ask("去年新开工了多少个重点项目？").answer.sentence
+    store.set_date("report.txt", "2022")
+    moved = MilvusIndex.load(uri)  # kept in the store
+    assert next(s for s in moved.sources if s.source.endswith("report.txt")).date == "2022"
+    assert moved.ask("去年新开工了多少个重点项目？").time.period == "2021"
+    with pytest.raises(qa.DocumentError, match="not a date"):
+        moved.set_date("report.txt", "soon")

@@ -56,6 +56,7 @@ footer { margin-top: 4px !important; padding: 2px 0 !important; }
 #qa-chat .qa-unjudged strong { color: #4b5563; }
 #qa-chat .qa-legend { opacity: .85; }
 #qa-chat .qa-answer-line { font-size: 1.08em; margin: .2em 0 .6em 0; }
+#qa-chat .qa-time { color: var(--body-text-color-subdued); margin: 0 0 .6em 0; }
 mark.qa-sentence { background: transparent; color: inherit; padding: 0;
                    text-decoration: underline 2px #60a5fa; text-underline-offset: 3px; }
 mark.qa-answer-mark, mark.qa-sentence.qa-answer-mark {

@@ -19,7 +19,7 @@ from qa.examples import example_questions
 from qa.ingest import SUPPORTED_SUFFIXES, Document, read_document
 from qa.milvus_store import DEFAULT_COLLECTION, MilvusIndex, parse_store_uri
 from qa.pages import PAGE_PROBLEM_WORDS, PageProblem
-from qa.search import MAX_QUESTION_CHARS, MODES, check_mode, check_question
+from qa.question import MAX_QUESTION_CHARS, MODES, check_mode, check_question
 from qa.store import is_index_folder, writing
 from qa.viewer import last_page_of, page_of, passage_context, render_marked_page
 from qa.wording import describe_confidence

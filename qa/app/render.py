@@ -173,7 +173,23 @@ def render_answer(
         )
     return (
         f'<div class="qa-answer">{render_verdict(result, language)}{answer_line}'
-        f"{''.join(cards)}</div>"
+        f"{render_time(result, language)}{''.join(cards)}</div>"
+    )
+
+
+def render_time(result: Any, language: str = "en") -> str:
+    """How the question's time was read (``qa.Answer.time``): 时间：去年 → 2020年（文档日期
+    2021-04-13）, and that the closest passage speaks of another period when it does; empty
+    when the question names no time (or the library reads none)."""
+    reading = getattr(result, "time", None)
+    if reading is None:
+        return ""
+    # Without a date, describe() already says a relative time cannot be told.
+    date = say(language, "time_dated", date=reading.reference) if reading.reference else ""
+    other = say(language, "time_other_period") if reading.fits is False else ""
+    return (
+        f'<p class="qa-time"><strong>{escape(say(language, "time"))}</strong>'
+        f"{escape(say(language, 'colon'))}{escape(reading.describe(language) + date + other)}</p>"
     )
 
 

@@ -71,6 +71,9 @@ MESSAGES: dict[str, dict[str, str]] = {
             "the verdict above."
         ),
         "page": "p. {page}",
+        "time": "Time",
+        "time_dated": " (the document is dated {date})",
+        "time_other_period": "; the closest passage speaks of another period",
         "show_source": "Show in document",
         "shortened": "… ({count:,} characters)",
         "now_asking": (
@@ -205,6 +208,9 @@ MESSAGES: dict[str, dict[str, str]] = {
             "是否找到答案，以上方的判断为准。"
         ),
         "page": "第{page}页",
+        "time": "时间",
+        "time_dated": "（文档日期 {date}）",
+        "time_other_period": "；最接近的段落说的是另一个时期",
         "show_source": "在原文中查看",
         "shortened": "…（共 {count:,} 个字符）",
         "now_asking": "现在提问的索引：{name}（{documents}）。上面的回答来自索引 {previous}。",
