@@ -68,7 +68,7 @@ HNSW_THRESHOLD = 200_000
 # Above this many vectors a compressed index replaces the graph, which keeps every full
 # vector (about 1.8 KB a vector with its links): IVF lists of vectors quantised to
 # COMPRESSED_CODEC (faiss.index_factory's name for the codes), so that 10 million passages
-# and their windows fit in 8 GiB (README, "Ten million passages").
+# and their windows fit in 8 GiB (docs/quality.md, "Ten million passages").
 COMPRESS_THRESHOLD = 2_000_000
 VECTOR_INDEX_KINDS = ("auto", "flat", "hnsw", "compressed")
 COMPRESSED_CODEC = "SQ4"

@@ -3,7 +3,7 @@
 Two tokenizations are offered. ``bigram`` indexes each run of CJK characters as its
 characters and overlapping character pairs, and Latin words and numbers whole: it needs no
 dictionary and matches words a segmenter would cut differently. ``jieba`` uses jieba's
-search-engine segmentation. Both were measured on the development questions (see README).
+search-engine segmentation. Both were measured on the development questions (see docs/quality.md).
 """
 
 from __future__ import annotations

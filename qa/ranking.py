@@ -18,7 +18,7 @@ from qa.chunking import Passage
 from qa.question import Question
 
 # Weight of the keyword ranking in the hybrid score (the dense ranking gets the rest);
-# chosen on the development questions and checked on CMRC 2018 (see README).
+# chosen on the development questions and checked on CMRC 2018 (see docs/quality.md).
 KEYWORD_WEIGHT = 0.3
 # Share of the hybrid score that goes to exact matches of the numbers a question names
 # (years, amounts, percentages), when it names any. The dense encoder hardly tells "2020"

