@@ -652,28 +652,6 @@ def _stance_by_date(period: Period, reference: ReferenceDate) -> str | None:
     return TARGETS  # from the reference year on: a plan
 
 
-def time_match(
-    asked: AskedTime, passage: PassageTime | None, reference: ReferenceDate | None
-) -> float | None:
-    """How well a passage's time fits the question's, from 0 to 1, or None when it cannot
-    be told (no reference date, or nothing known of the passage's time).
-
-    The share of years the asked period and the passage's have in common
-    (:meth:`Period.share`); 0 when both stances are known and differ; when only one side
-    has a period, 1 or 0 by the stances alone, None without them."""
-    if reference is None or passage is None:
-        return None
-    period = asked.period(reference)
-    stance = asked.stance
-    if passage.stance is not None and stance is not None and passage.stance != stance:
-        return 0.0
-    if period is not None and passage.period is not None:
-        return period.share(passage.period)
-    if stance is not None and passage.stance is not None:
-        return 1.0
-    return None
-
-
 def reference_date(
     lines_front: Iterable[str], lines_back: Iterable[str], title: str | None = None
 ) -> ReferenceDate | None:

@@ -106,9 +106,8 @@ def time_fit(question: Question, candidates: Candidates) -> np.ndarray | None:
     is 2020 in a document of 2021). The fit is the share of years the asked period and the
     passage's have in common (2020 against 2020: 1; against 2016-2020: 0.2; against 2021:
     0), and 0 when the question's stance (目标 / 完成了) and the passage's are both known and
-    differ; a question with a stance and a document-relative time that a passage's period
-    cannot be compared with is told by the stances alone (see
-    :func:`qa.periods.time_match`, the same rule for one passage).
+    differ; a question with a stance and no period that can be read (a relative time in a
+    document without a date, or a stance alone) is told by the stances alone.
     """
     asked = question.time
     traits = candidates.traits
