@@ -5,6 +5,7 @@ the working tree, in hybrid, dense and keyword mode, with the verdict.
     .venv/bin/python benchmarks/meaning.py                  # both, all sets
     .venv/bin/python benchmarks/meaning.py --only after     # the working tree alone
     .venv/bin/python benchmarks/meaning.py --sets time      # sets whose name holds "time"
+    .venv/bin/python benchmarks/meaning.py --every 4        # every 4th of CMRC and DRCD
 
 Each version runs in a process of its own with an index root of its own under ``--roots``
 (``benchmarks/versions.py``): the contexts indexes of CMRC 2018 and DRCD are built there once
@@ -30,8 +31,14 @@ from versions import BEFORE, ROOTS, run_versions  # noqa: E402
 MODES = ("hybrid", "dense", "keyword")
 
 
-def _worker(sets_filter: str, out: Path, vectors: Path) -> None:
-    """Ask every set of the code on ``sys.path`` (this process's qa) and write the rows."""
+# Sets larger than this are the ones ``--every`` samples (CMRC 2018 dev and DRCD test).
+LARGE = 1000
+
+
+def _worker(sets_filter: str, out: Path, vectors: Path, every: int = 1) -> None:
+    """Ask every set of the code on ``sys.path`` (this process's qa) and write the rows;
+    of a set larger than ``LARGE``, only every ``every``-th question (the 1st, the
+    ``every+1``-th, ...), the same ones for each version."""
     from question_sets import corpus_files, question_sets, squad_file
 
     import qa
@@ -68,6 +75,9 @@ def _worker(sets_filter: str, out: Path, vectors: Path) -> None:
     chosen = [
         s for s in question_sets() if not sets_filter or sets_filter.lower() in s.name.lower()
     ]
+    for qset in chosen:
+        if len(qset.questions) > LARGE:
+            qset.questions = qset.questions[::every]
     results: dict[str, Any] = {}
     for qset in chosen:
         fresh = qset.corpus not in indexes
@@ -125,15 +135,20 @@ def main() -> None:
     parser.add_argument("--roots", type=Path, default=ROOTS)
     parser.add_argument("--seed", type=Path, help="an index root to copy contexts indexes from")
     parser.add_argument("--json", type=Path, help="also write the rows of both versions here")
+    parser.add_argument(
+        "--every", type=int, default=1, help=f"every N-th question of sets of over {LARGE}"
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--vectors", type=Path, default=ROOTS / "question-vectors.npz",
                         help="where the questions' vectors are kept between runs")  # fmt: skip
     args = parser.parse_args()
     if args.worker:
-        _worker(args.sets, args.out, args.vectors)
+        _worker(args.sets, args.out, args.vectors, args.every)
         return
-    worker = ["--sets", args.sets, "--vectors", str(args.vectors)]
+    if args.every < 1:
+        parser.error("--every must be 1 or more")
+    worker = ["--sets", args.sets, "--vectors", str(args.vectors), "--every", str(args.every)]
     results = run_versions(Path(__file__), worker, args.before, args.only, args.roots, args.seed)
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False), encoding="utf-8")

@@ -44,7 +44,25 @@ CLUSTER_PARTS = "cluster"
 STORE_GROUP_TEXTS = 2048
 
 
-class FolderTarget:
+class _Opened:
+    """What both targets tell the build once opened: the encoder and what is held."""
+
+    index: Index | MilvusIndex | None
+
+    @property
+    def encoder_name(self) -> str:
+        """The name of the encoder the target's vectors were made with."""
+        assert self.index is not None, "the target is not opened"
+        return self.index.encoder.name
+
+    @property
+    def known(self) -> dict[str, SourceInfo]:
+        """What the target holds, by source (nothing when rebuilding)."""
+        assert self.index is not None, "the target is not opened"
+        return {info.source: info for info in self.index.sources}
+
+
+class FolderTarget(_Opened):
     """An index folder as the target of a cluster build (see the module docstring)."""
 
     def __init__(
@@ -91,17 +109,6 @@ class FolderTarget:
                 with contextlib.suppress(OSError):
                     self.folder.rmdir()
             raise
-
-    @property
-    def encoder_name(self) -> str:
-        assert self.index is not None
-        return self.index.encoder.name
-
-    @property
-    def known(self) -> dict[str, SourceInfo]:
-        """What the index holds, by source (nothing when rebuilding)."""
-        assert self.index is not None
-        return {info.source: info for info in self.index.sources}
 
     def _part_path(self, source: str) -> Path:
         return self._parts / f"{hashlib.sha256(source.encode('utf-8')).hexdigest()[:32]}.pkl"
@@ -169,7 +176,7 @@ class FolderTarget:
         return len(index)
 
 
-class StoreTarget:
+class StoreTarget(_Opened):
     """A Milvus store as the target of a cluster build (see the module docstring)."""
 
     def __init__(
@@ -204,17 +211,6 @@ class StoreTarget:
                 yield self
         finally:
             index.close()
-
-    @property
-    def encoder_name(self) -> str:
-        assert self.index is not None
-        return self.index.encoder.name
-
-    @property
-    def known(self) -> dict[str, SourceInfo]:
-        """What the store holds, by source."""
-        assert self.index is not None
-        return {info.source: info for info in self.index.sources}
 
     def resumed(self, wanted: dict[str, str]) -> list[EmbeddedFile]:
         """Nothing: a file written to the store is recorded, and so is unchanged next time."""
