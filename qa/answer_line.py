@@ -1,6 +1,7 @@
 """The answer line: the sentence of a passage that answers the question.
 
-A sentence scores by the share of the question's words it holds, the dense score of the
+A sentence scores by the share of the question's words it holds (in translation when the
+question is in another script), the dense score of the
 sentence windows that hold it and whether it holds the kind of fact the question asks for
 (read from the passage's stored facts: :mod:`qa.facts`); a short topic line is damped.
 The sentence is then trimmed of what is not part of its statement: the whitespace around
@@ -14,9 +15,10 @@ import re
 import numpy as np
 
 from qa.chunking import Passage
+from qa.dictionary import translated_shares
 from qa.facts import pattern_facts
 from qa.lexical import tokenize
-from qa.question import Question
+from qa.question import Question, main_script
 from qa.ranking import min_max
 
 # A sentence shorter than this many characters (a topic line: "一是脱贫攻坚取得全面胜利。",
@@ -95,13 +97,19 @@ def answering_sentence(
     spans = passage.sentences or ((0, len(passage.text)),)
     if len(spans) == 1:
         return spans[0]
-    query_tokens = set(tokenize(question.text, "bigram"))
     overlap = np.zeros(len(spans))
-    total = token_weight(query_tokens)
-    for i, (start, end) in enumerate(spans):
-        sentence_tokens = set(tokenize(passage.text[start:end], "bigram"))
-        if query_tokens:
-            overlap[i] = token_weight(query_tokens & sentence_tokens) / total
+    if {question.script, main_script(passage.text)} == {"han", "latin"}:
+        # Across scripts the shared words are those held in translation (就业 for "jobs",
+        # 邹由 for "Zou You"): qa.dictionary, as the ranking reads them.
+        sentences = [passage.text[start:end] for start, end in spans]
+        overlap[:] = translated_shares(question.text, sentences)
+    else:
+        query_tokens = set(tokenize(question.text, "bigram"))
+        total = token_weight(query_tokens)
+        for i, (start, end) in enumerate(spans):
+            sentence_tokens = set(tokenize(passage.text[start:end], "bigram"))
+            if query_tokens:
+                overlap[i] = token_weight(query_tokens & sentence_tokens) / total
     dense = np.zeros(len(spans))
     if window_scores:
         sums = np.zeros(len(spans))

@@ -14,6 +14,11 @@ best passages.
   a one-character headword.
 - Chinese over English: each Chinese word (jieba's cut; 什么, 多少, 的 and such left out)
   counts 1 when the text holds a content word of one of its definitions.
+- A name written in pinyin (capitalised words the dictionary does not know, whose letters
+  split into pinyin syllables: "Zou You", "Guangmao") counts 1 when the text holds
+  characters read so, in that order (邹由, 广茂), after :func:`pinyin_name_patterns`. A
+  hand-written English question about Chinese text names its people and places this way,
+  and no dictionary lists them.
 - Numbers in digits count when the text holds them.
 
 The dictionary is read once per process, when first needed (2-3 s, about 65 MB); the web
@@ -24,11 +29,14 @@ from __future__ import annotations
 
 import functools
 import gzip
+import itertools
 import re
 import sys
 import threading
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from importlib import resources
 
 from qa.lexical import jieba_lock, quiet_jieba
@@ -44,6 +52,7 @@ _LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
 _BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_NAME_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # Definitions that point elsewhere, not translations.
 _NOT_A_TRANSLATION = (
@@ -75,6 +84,13 @@ _CHINESE_FUNCTION_WORDS = frozenset(
     有 在 和 与 及 或 哪 几 个 年 这 那 其 该 被 把 对 为 从 到 上 中 下 也 都 就 还 又
     等""".split()  # noqa: SIM905
 )
+
+# A pinyin name must have at least this many syllables: one syllable is read by hundreds of
+# characters, and a single one of them is in any text.
+MIN_NAME_SYLLABLES = 2
+# Readings of a name tried at most (xian: xi'an or xian; each word's splits multiply).
+MAX_NAME_READINGS = 8
+_LONGEST_SYLLABLE = 6  # zhuang, shuang
 
 _lock = threading.Lock()
 
@@ -163,6 +179,93 @@ def dictionary() -> Dictionary:
             return Dictionary(lines)
 
 
+def load() -> None:
+    """Read the dictionary and the pinyin table now (a server does it while it waits for
+    its first question: 2-3 s)."""
+    dictionary()
+    _syllable_characters()
+
+
+@functools.cache
+def _syllable_characters() -> dict[str, str]:
+    """Each toneless pinyin syllable and the Han characters read so (pypinyin's table;
+    ü written u, as English texts write it: Lü -> Lu)."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    characters: dict[str, list[str]] = defaultdict(list)
+    for code, readings in pinyin_dict.items():
+        character = chr(code)
+        if not _HAN.match(character):
+            continue
+        for reading in readings.split(","):
+            plain = unicodedata.normalize("NFD", reading)
+            syllable = "".join(c for c in plain if not unicodedata.combining(c)).lower()
+            # m, n, ng, hm, hng are interjections (呣, 嗯), in no name
+            if syllable.isascii() and syllable.isalpha() and re.search("[aeiou]", syllable):
+                characters[syllable].append(character)
+    return {s: "".join(dict.fromkeys(c)) for s, c in characters.items()}
+
+
+def pinyin_syllables(word: str) -> list[tuple[str, ...]]:
+    """The ways a word's letters split into pinyin syllables ("xian": (xi, an), (xian));
+    empty when they do not (most English words)."""
+    syllables = _syllable_characters()
+    word = word.lower()
+
+    @functools.cache
+    def splits(start: int) -> tuple[tuple[str, ...], ...]:
+        if start == len(word):
+            return ((),)
+        found: list[tuple[str, ...]] = []
+        for end in range(start + 1, min(len(word), start + _LONGEST_SYLLABLE) + 1):
+            if word[start:end] in syllables:
+                found.extend((word[start:end], *rest) for rest in splits(end))
+        return tuple(found)
+
+    return list(splits(0)) if word.isascii() and word.isalpha() else []
+
+
+def pinyin_names(question: str) -> list[tuple[tuple[str, ...], re.Pattern[str]]]:
+    """The names an English question writes in pinyin, each as (its words, a pattern of the
+    Han characters read so, in order): runs of capitalised words (a possessive 's dropped,
+    hyphens splitting a given name) whose letters all split into pinyin syllables, with at
+    least MIN_NAME_SYLLABLES syllables in all. A function word ("You", "He") only continues
+    a run ("Zou You"): it starts none. "Zou You" matches 邹由 and 周游 alike: the encoder
+    tells them apart."""
+    runs: list[list[tuple[str, list[list[tuple[str, ...]]]]]] = []
+    run: list[tuple[str, list[list[tuple[str, ...]]]]] = []
+    previous_end = -2
+    for match in _NAME_WORD.finditer(question):
+        word = re.sub(r"['’]s?$", "", match.group())
+        parts = [p for p in word.split("-") if p]
+        readings = [pinyin_syllables(p) for p in parts]
+        adjacent = match.start() == previous_end + 1 and question[previous_end] == " "
+        previous_end = match.end()
+        if not (word[:1].isupper() and parts and all(readings)):
+            run = []
+            continue
+        if run and adjacent:
+            run.append((word, readings))
+        elif word.lower() not in _ENGLISH_FUNCTION_WORDS:
+            run = [(word, readings)]
+            runs.append(run)
+        else:
+            run = []
+    characters = _syllable_characters()
+    names = []
+    for found in runs:
+        splits = [split for _, readings in found for split in readings]
+        choices = [
+            tuple(s for part in choice for s in part)
+            for choice in itertools.islice(itertools.product(*splits), MAX_NAME_READINGS)
+        ]
+        choices = [c for c in choices if len(c) >= MIN_NAME_SYLLABLES]
+        if choices:
+            alternatives = sorted({"".join(f"[{characters[s]}]" for s in c) for c in choices})
+            names.append((tuple(w for w, _ in found), re.compile("|".join(alternatives))))
+    return names
+
+
 def translated_coverage(question: str, texts: Sequence[str]) -> float:
     """The largest share, over ``texts``, of the question's words that a text holds in
     translation (an English question's words in Chinese text, a Chinese one's in English
@@ -174,15 +277,62 @@ def translated_coverage(question: str, texts: Sequence[str]) -> float:
     return max(_english_over_chinese(question, text) for text in texts)
 
 
+def translated_shares(question: str, texts: Sequence[str]) -> list[float]:
+    """For each text, the share of the question's words it holds as written or in
+    translation (as :func:`translated_coverage`, text by text): the ranking's keyword
+    evidence across scripts, where BM25 has none."""
+    if _HAN.search(question):
+        return [_chinese_over_english(question, text) for text in texts]
+    return [_english_over_chinese(question, text) for text in texts]
+
+
+@dataclass(frozen=True)
+class _Name:
+    """A name an English question writes in pinyin, and the ways a text can hold it."""
+
+    written: str  # as the question writes it, lower case: "zou you"
+    pattern: re.Pattern[str]  # the Han characters of its syllables
+    headwords: frozenset[str]  # what CC-CEDICT gives for all its words (China: 中国)
+
+    def held_by(self, text: str, lowered: str) -> bool:
+        """True when the text holds the name in any of its forms."""
+        return (
+            self.written in lowered
+            or any(h in text for h in self.headwords)
+            or self.pattern.search(text) is not None
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _english_question(question: str) -> tuple[tuple[str, ...], frozenset[str], tuple[_Name, ...]]:
+    """An English question's content words (those of its pinyin names left out), its
+    numbers, and its names in pinyin: read once for all the texts."""
+    question = re.sub(r"['’]s\b", "", question)  # Zou You's -> Zou You
+    names = []
+    for name_words, pattern in pinyin_names(question):
+        # A name the dictionary knows whole (China, Beijing, Chen Shui-bian): its headwords
+        # of two or more characters that every one of its words gives.
+        known = [dictionary().chinese_of(w) for w in name_words]
+        headwords = frozenset(h for h in frozenset.intersection(*known) if len(h) > 1)
+        names.append(_Name(" ".join(name_words).lower(), pattern, headwords))
+    in_names = {english_word(w) for name in names for w in name.written.split()}
+    words = {
+        english_word(w)
+        for w in _LATIN_WORD.findall(question)
+        if w.lower() not in _ENGLISH_FUNCTION_WORDS  # before "does" reads as "doe"
+    }
+    skipped = _ENGLISH_FUNCTION_WORDS | _ENGLISH_UNCOUNTED | in_names
+    wanted = tuple(sorted(w for w in words if w not in skipped and len(w) > 2))
+    return wanted, frozenset(_DIGITS.findall(question)), tuple(names)
+
+
 def _english_over_chinese(question: str, text: str) -> float:
-    words = {english_word(w) for w in _LATIN_WORD.findall(question)}
-    skipped = _ENGLISH_FUNCTION_WORDS | _ENGLISH_UNCOUNTED
-    wanted = sorted(w for w in words if w not in skipped and len(w) > 2)
-    numbers = set(_DIGITS.findall(question))
-    if not wanted and not numbers:
+    wanted, numbers, names = _english_question(question)
+    if not wanted and not numbers and not names:
         return 0.0
     lowered = text.lower()
     held = float(sum(1 for n in numbers if n in text))
+    held += sum(1 for name in names if name.held_by(text, lowered))
     for word in wanted:
         if re.search(rf"(?<![a-z]){re.escape(word)}", lowered):
             held += 1.0  # as written: GDP, NBA, a name in Latin letters
@@ -194,7 +344,7 @@ def _english_over_chinese(question: str, text: str) -> float:
                 if share == 1.0:
                     break
         held += share
-    return held / (len(wanted) + len(numbers))
+    return held / (len(wanted) + len(numbers) + len(names))
 
 
 def _chinese_over_english(question: str, text: str) -> float:
@@ -210,6 +360,9 @@ def _chinese_over_english(question: str, text: str) -> float:
     have = {form for w in _LATIN_WORD.findall(text) for form in word_forms(w)}
     held = float(sum(1 for n in numbers if n in text))
     for word in wanted:
+        if word in text:
+            held += 1.0  # as written: a Chinese text, a name in Han characters
+            continue
         glosses = dictionary().english_of(word)
         if not glosses and len(word) > 1:
             # A word the dictionary lacks: one of its characters may still be known (the

@@ -2,7 +2,8 @@
 
 One ranking for both stores: a store hands over :class:`qa.candidates.Candidates`, this
 module orders them. Hybrid mode fuses the keyword and dense scores (a convex combination of
-per-question min-max scaled scores), gives a share of the score to the numbers the question
+per-question min-max scaled scores; across scripts, where BM25 matches nothing, the words in
+translation take its place), gives a share of the score to the numbers the question
 names and to the period it asks about, and damps passages that only announce what follows.
 """
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from qa.candidates import SCRIPT_CODES, STANCE_CODES, UNKNOWN, Candidates
 from qa.chunking import Passage
+from qa.dictionary import translated_shares
 from qa.question import Question
 
 # Weight of the keyword ranking in the hybrid score (the dense ranking gets the rest);
@@ -65,14 +67,22 @@ def fuse(
     keyword_weight: float | np.ndarray = KEYWORD_WEIGHT,
     numbers: np.ndarray | None = None,
     number_weight: float = NUMBER_WEIGHT,
+    translated: np.ndarray | None = None,
 ) -> np.ndarray:
     """Convex combination of per-query min-max normalised keyword and dense scores.
 
     ``keyword_weight`` is one weight, or one per passage (see :func:`keyword_weights`).
+    ``translated``, where not NaN, is the share of the question's words a passage in
+    another script holds in translation (:func:`translated_evidence`): it takes the keyword
+    score's place (with the keyword weight: :func:`scores` gives it).
     ``numbers``, when the question names numbers, is the share of them each passage
     contains (0 to 1); it then takes ``number_weight`` of the score, the other two the rest.
     """
-    fused = keyword_weight * min_max(keyword) + (1.0 - keyword_weight) * min_max(dense)
+    lexical = min_max(keyword)
+    if translated is not None:
+        # Across scripts the words in translation stand where BM25 has nothing to match.
+        lexical = np.where(np.isnan(translated), lexical, np.nan_to_num(translated))
+    fused = keyword_weight * lexical + (1.0 - keyword_weight) * min_max(dense)
     if numbers is None:
         return fused
     return (1.0 - number_weight) * fused + number_weight * numbers
@@ -135,14 +145,45 @@ def time_fit(question: Question, candidates: Candidates) -> np.ndarray | None:
     return fit
 
 
+def translated_evidence(
+    question: Question,
+    candidates: Candidates,
+    positions: list[int],
+    passages: Mapping[int, Passage],
+    keyword_weight: float = KEYWORD_WEIGHT,
+) -> np.ndarray | None:
+    """The keyword evidence when some of ``positions`` hold passages in a script the
+    question has no letters in (keyword weight 0, :func:`keyword_weights`): for each of
+    them, the share of the question's words the passage holds as written or in translation
+    (:func:`qa.dictionary.translated_shares`: "jobs" as 就业, "Zou You" as 邹由, 城镇 as
+    "towns"); NaN for the other candidates. All of ``positions`` get it, those in the
+    question's script too: one scale for both (BM25 scaled over the candidates would give
+    the best of the few passages in the question's script full marks). None when every
+    passage is in a script of the question's, so such a question ranks exactly as before."""
+    weights = keyword_weights(question, candidates, keyword_weight)
+    if not isinstance(weights, np.ndarray):
+        return None
+    present = [n for n in positions if int(candidates.keys[n]) in passages]
+    if not any(weights[n] == 0.0 for n in present):
+        return None
+    texts = []
+    for n in present:
+        passage = passages[int(candidates.keys[n])]
+        texts.append(f"{passage.section_path}\n{passage.text}")
+    evidence = np.full(len(candidates), np.nan)
+    evidence[present] = translated_shares(question.text, texts)
+    return evidence
+
+
 def scores(
     question: Question,
     candidates: Candidates,
     mode: str,
     keyword_weight: float = KEYWORD_WEIGHT,
+    translated: np.ndarray | None = None,
 ) -> np.ndarray:
     """Each candidate's score in the mode: dense, keyword (BM25) or fused (hybrid: with the
-    number and time shares, before the lead-in prior)."""
+    number and time shares, before the lead-in prior; ``translated``: see :func:`fuse`)."""
     dense = candidates.dense()
     if mode == "dense":
         assert dense is not None, "dense mode needs the vector scores"
@@ -163,7 +204,11 @@ def scores(
             numbers = np.append(numbers, 0.0)
         if isinstance(weights, np.ndarray):
             weights = np.append(weights, keyword_weight)
-    fused = fuse(keyword, dense, weights, numbers)[:count]
+        if translated is not None:
+            translated = np.append(translated, np.nan)
+    if translated is not None:
+        weights = np.where(np.isnan(translated), weights, keyword_weight)
+    fused = fuse(keyword, dense, weights, numbers, translated=translated)[:count]
     fit = time_fit(question, candidates)
     if fit is None:
         return fused
@@ -193,8 +238,10 @@ def best_candidates(
     """The k best candidates, best first: (candidate position, final score, passage).
 
     ``passages_of`` returns the passages of the given keys (a key missing from its answer,
-    deleted since the search, is left out). In hybrid mode the fused scores of the best
-    ``k + PRIOR_DEPTH`` are multiplied by :func:`informativeness` before the cut.
+    deleted since the search, is left out). In hybrid mode the best ``k + PRIOR_DEPTH`` are
+    ranked again with the words in translation of those in another script than the
+    question (:func:`translated_evidence`), and their scores multiplied by
+    :func:`informativeness` before the cut.
     """
     if not len(candidates):
         return []
@@ -202,6 +249,10 @@ def best_candidates(
     order = leading(values, mode, k)
     passages = passages_of([int(candidates.keys[n]) for n in order])
     present = [int(n) for n in order if int(candidates.keys[n]) in passages]
+    if mode == "hybrid":
+        evidence = translated_evidence(question, candidates, present, passages, keyword_weight)
+        if evidence is not None:
+            values = scores(question, candidates, mode, keyword_weight, evidence)
     final = {n: float(values[n]) for n in present}
     if mode == "hybrid":
         for n in present:

@@ -204,11 +204,17 @@ def fit(
     )
 
 
-def fit_both(rows: list[Row]) -> verdict.Calibration:
-    """The model within a script (FEATURES) with the model across scripts (ACROSS_FEATURES),
-    each fitted on all the rows given: what ``qa.verdict.CALIBRATIONS`` records."""
-    within = fit(rows, FEATURES)
-    across = fit(rows, ACROSS_FEATURES)
+def fit_both(rows: list[Row], keep_within: bool = False) -> verdict.Calibration:
+    """The model within a script (FEATURES), fitted on all the rows given (or the recorded
+    one, ``keep_within``), with the model across scripts (ACROSS_FEATURES), fitted on the
+    rows whose question is in another script than its best passage (the only ones it
+    judges): what ``qa.verdict.CALIBRATIONS`` records."""
+    if keep_within:
+        recorded = verdict.CALIBRATIONS[DEFAULT_ENCODER]
+        within = verdict.Calibration(recorded.intercept, recorded.weights)
+    else:
+        within = fit(rows, FEATURES)
+    across = fit([r for r in rows if r.features["cross_script"] >= 1.0], ACROSS_FEATURES)
     return verdict.Calibration(within.intercept, within.weights, across=across)
 
 
@@ -252,6 +258,11 @@ def main() -> int:
     )
     parser.add_argument("--show", action="store_true", help="print every question's features")
     parser.add_argument(
+        "--keep-within",
+        action="store_true",
+        help="refit only the model across scripts; keep the recorded one within a script",
+    )
+    parser.add_argument(
         "--corpora", help="comma-separated: report, cmrc, drcd, english-docs (default: all)"
     )
     args = parser.parse_args()
@@ -263,12 +274,12 @@ def main() -> int:
             data = json.dumps([asdict(r) for r in rows], ensure_ascii=False)
             args.rows.write_text(data, encoding="utf-8")
     fitted = [r for r in rows if r.fitted]
-    calibration = fit_both(fitted)
     if args.recorded:
-        print(f"fitted now on {len(fitted)} questions (not used below): {calibration}")
+        # The corpora asked may hold no answered fitted question (--corpora drcd): no fit.
         calibration = verdict.CALIBRATIONS[DEFAULT_ENCODER]
         print(f"encoder {DEFAULT_ENCODER}: the calibration recorded in qa.verdict")
     else:
+        calibration = fit_both(fitted, args.keep_within)
         print(f"encoder {DEFAULT_ENCODER}: fitted on {len(fitted)} questions")
     print(f"    {DEFAULT_ENCODER!r}: Calibration(")
     print(f"        intercept={calibration.intercept},")

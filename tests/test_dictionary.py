@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from qa import verdict
-from qa.dictionary import dictionary, translated_coverage, word_forms
+from qa.dictionary import (
+    dictionary,
+    pinyin_names,
+    pinyin_syllables,
+    translated_coverage,
+    translated_shares,
+    word_forms,
+)
 
 JOBS_PASSAGE = "全年城镇新增就业7200人，城镇登记失业率控制在3.5%以内。"
 
@@ -31,6 +38,31 @@ def test_numbers_and_words_the_dictionary_lacks_count_as_written():
     assert translated_coverage("How much did GDP increase in 2020?", ["2019年财政收入增长"]) < 0.5
     assert translated_coverage("What?", [JOBS_PASSAGE]) == 0.0
     assert translated_coverage("jobs", []) == 0.0
+
+
+def test_names_written_in_pinyin_are_found_in_chinese_text():
+    assert translated_coverage("What is Zou You's occupation?", ["邹由，职业演员。"]) == 1.0
+    assert translated_coverage("How long is the Guangmao Railway?", ["广茂铁路全长364公里"]) >= 0.5
+    assert translated_coverage("What does the Ganfutong app do?", ["“赣服通”乐平分行"]) >= 0.5
+    # Another name read otherwise, or the name's characters apart, is not the name.
+    assert translated_coverage("What is Zou You's occupation?", ["王芳，职业演员。"]) < 1.0
+    assert translated_coverage("What is Zou You's occupation?", ["邹先生由此成名"]) < 1.0
+    # One share per text, in order.
+    shares = translated_shares("Where is Jingdezhen?", ["景德镇位于江西", "乐平市"])
+    assert shares[0] > shares[1] == 0.0
+
+
+def test_which_words_are_read_as_pinyin_names():
+    assert [words for words, _ in pinyin_names("Where was Chen Shui-bian born?")] == [
+        ("Chen", "Shui-bian")
+    ]
+    assert [words for words, _ in pinyin_names("What is Zou You's job?")] == [("Zou", "You")]
+    # English words, lower-case words, one syllable alone and question words are no names.
+    for question in ("What is Leandro Netto's job?", "Where is the long bridge?", "Who is Li?"):
+        assert pinyin_names(question) == []
+    assert pinyin_names("He said what?") == []
+    assert pinyin_syllables("xian") == [("xi", "an"), ("xian",)]
+    assert pinyin_syllables("railway") == []
 
 
 def test_english_words_are_looked_up_under_their_dictionary_forms():

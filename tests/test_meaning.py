@@ -12,6 +12,7 @@ import pytest
 import qa
 from qa import ranking
 from qa.candidates import Candidates, PassageTraits
+from qa.chunking import Passage
 from qa.cli import main
 from qa.question import read_question
 
@@ -152,6 +153,45 @@ def test_an_english_question_is_not_pulled_down_by_keywords_it_cannot_match():
         assert list(weights[:2]) == [ranking.KEYWORD_WEIGHT] * 2
 
 
+def test_across_scripts_the_words_in_translation_take_the_keyword_ranking_s_place():
+    # The vectors prefer the first Chinese passage; the second holds the question's words in
+    # translation (就业, 城镇) and its name in pinyin (乐平: "Leping").
+    texts = ["今年天气很好，游客很多。", "乐平市城镇新增就业7200人。", "The city added jobs."]
+    passages = {n: Passage(t, "a.txt", (), n + 1) for n, t in enumerate(texts)}
+
+    def passages_of(keys: list[int]) -> dict[int, Passage]:
+        return {key: passages[key] for key in keys}
+
+    traits = PassageTraits.of(["han", "han", "latin"], [None] * 3, [None] * 3, [None] * 3)
+    candidates = Candidates.from_scores(
+        keys=[0, 1, 2],
+        keyword=[0.0, 0.0, 1.0],
+        paragraph=[0.82, 0.80, 0.70],
+        fetched=[0.82, 0.80, 0.70],
+        traits=traits,
+    )
+    english = read_question("How many urban jobs were created in Leping?")
+    evidence = ranking.translated_evidence(english, candidates, [0, 1, 2], passages)
+    assert evidence is not None and evidence[2] > 0  # "jobs" as written: the same scale
+    assert evidence[0] == 0.0 and evidence[1] >= 0.5  # jobs (就业), Leping (乐平)
+    ranked = ranking.best_candidates(english, candidates, 3, "hybrid", passages_of)
+    assert [n for n, _, _ in ranked][0] == 1
+    assert ranking.scores(english, candidates, "hybrid").argmax() == 0  # the vectors alone
+    # Within a script nothing changes: no evidence, the order the scores say.
+    chinese = read_question("乐平城镇新增就业多少人？")
+    han = Candidates.from_scores(
+        keys=[0, 1],
+        keyword=[0.0, 2.0],
+        paragraph=[0.82, 0.80],
+        fetched=[0.82, 0.80],
+        traits=PassageTraits.of(["han", "han"], [None] * 2, [None] * 2, [None] * 2),
+    )
+    assert ranking.translated_evidence(chinese, han, [0, 1], passages) is None
+    plain = ranking.best_candidates(chinese, han, 2, "hybrid", passages_of)
+    values = ranking.scores(chinese, han, "hybrid")
+    assert [n for n, _, _ in plain] == list(np.argsort(-values, kind="stable"))
+
+
 def test_the_passages_of_an_index_know_their_script(tmp_path):
     docs = tmp_path / "docs"
     _write(docs, "乐平市新增城镇就业7200人。", "a.txt")
@@ -214,3 +254,20 @@ def _rewrite_checksums(folder: Path, generation: Path, manifest: dict) -> None:
     manifest_path = generation / "manifest.json"
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     (folder / "CURRENT").write_text(f"{generation.name} {file_sha256(manifest_path)}\n")
+
+
+def test_across_scripts_the_answer_line_is_the_sentence_holding_the_words_in_translation():
+    from qa.answer_line import answering_sentence
+    from qa.chunking import split_sentences
+
+    text = "今年天气很好，游客很多。全年城镇新增就业7200人。财政收入增长了5%。"
+    spans = tuple(split_sentences(text))
+    passage = Passage(text, "a.txt", (), 1, spans)
+    # The windows favour the first two sentences; the words decide between them.
+    windows = {(0, 2): 0.9, (1, 3): 0.8}
+    start, end = answering_sentence(
+        passage, read_question("How many urban jobs were added?"), windows
+    )
+    assert "就业" in text[start:end]
+    start, end = answering_sentence(passage, read_question("How did revenue grow?"), windows)
+    assert "财政收入" in text[start:end]

@@ -17,6 +17,7 @@ from typing import Any
 
 import gradio as gr
 
+from qa import dictionary
 from qa.app.assets import CSS, PAGE_JS
 from qa.app.core import QAError
 from qa.app.gradio_texts import GRADIO_MESSAGES
@@ -24,7 +25,6 @@ from qa.app.language import check_lang
 from qa.app.page import build_app
 from qa.app.texts import MESSAGES
 from qa.app.uploads import MAX_UPLOAD_BYTES
-from qa.dictionary import dictionary
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def serve(
     demo = build_app(index_dir, store, lang)
     # Read while the page waits for its first question, which would otherwise wait for it
     # when asked in another script than the documents (qa.dictionary: 2-3 s).
-    threading.Thread(target=dictionary, name="qa-dictionary", daemon=True).start()
+    threading.Thread(target=dictionary.load, name="qa-dictionary", daemon=True).start()
     try:
         _, local_url, share_url = demo.launch(
             server_name=host,
