@@ -326,6 +326,34 @@ def _english_question(question: str) -> tuple[tuple[str, ...], frozenset[str], t
     return wanted, frozenset(_DIGITS.findall(question)), tuple(names)
 
 
+@dataclass(frozen=True)
+class _Word:
+    """An English content word of a question and the patterns a text can hold it by."""
+
+    written: re.Pattern[str]  # the word itself, in lower-case text
+    words: re.Pattern[str] | None  # its Chinese headwords of two or more characters
+    characters: re.Pattern[str] | None  # its one-character headwords
+
+
+@functools.lru_cache(maxsize=256)
+def _word_patterns(wanted: tuple[str, ...]) -> tuple[_Word, ...]:
+    """The patterns of the words, made once per question: one search per word and text
+    instead of one per headword."""
+    patterns = []
+    for word in wanted:
+        headwords = dictionary().chinese_of(word)
+        long = sorted((h for h in headwords if len(h) > 1), key=lambda h: (-len(h), h))
+        short = sorted(h for h in headwords if len(h) == 1)
+        patterns.append(
+            _Word(
+                re.compile(rf"(?<![a-z]){re.escape(word)}"),
+                re.compile("|".join(map(re.escape, long))) if long else None,
+                re.compile(f"[{''.join(map(re.escape, short))}]") if short else None,
+            )
+        )
+    return tuple(patterns)
+
+
 def _english_over_chinese(question: str, text: str) -> float:
     wanted, numbers, names = _english_question(question)
     if not wanted and not numbers and not names:
@@ -333,17 +361,13 @@ def _english_over_chinese(question: str, text: str) -> float:
     lowered = text.lower()
     held = float(sum(1 for n in numbers if n in text))
     held += sum(1 for name in names if name.held_by(text, lowered))
-    for word in wanted:
-        if re.search(rf"(?<![a-z]){re.escape(word)}", lowered):
+    for word in _word_patterns(wanted):
+        if word.written.search(lowered):
             held += 1.0  # as written: GDP, NBA, a name in Latin letters
-            continue
-        share = 0.0
-        for headword in dictionary().chinese_of(word):
-            if headword in text:
-                share = max(share, 1.0 if len(headword) > 1 else SINGLE_CHARACTER_SHARE)
-                if share == 1.0:
-                    break
-        held += share
+        elif word.words is not None and word.words.search(text):
+            held += 1.0
+        elif word.characters is not None and word.characters.search(text):
+            held += SINGLE_CHARACTER_SHARE
     return held / (len(wanted) + len(numbers) + len(names))
 
 
