@@ -91,6 +91,8 @@ MIN_NAME_SYLLABLES = 2
 # Readings of a name tried at most (xian: xi'an or xian; each word's splits multiply).
 MAX_NAME_READINGS = 8
 _LONGEST_SYLLABLE = 6  # zhuang, shuang
+# A longer word is no name in pinyin (Zhuangzhuang has 12 letters); it is not split.
+MAX_NAME_WORD_LETTERS = 24
 
 _lock = threading.Lock()
 
@@ -220,9 +222,11 @@ def pinyin_syllables(word: str) -> list[tuple[str, ...]]:
         for end in range(start + 1, min(len(word), start + _LONGEST_SYLLABLE) + 1):
             if word[start:end] in syllables:
                 found.extend((word[start:end], *rest) for rest in splits(end))
-        return tuple(found)
+        return tuple(found[:MAX_NAME_READINGS])
 
-    return list(splits(0)) if word.isascii() and word.isalpha() else []
+    if not (word.isascii() and word.isalpha()) or len(word) > MAX_NAME_WORD_LETTERS:
+        return []
+    return list(splits(0))
 
 
 def pinyin_names(question: str) -> list[tuple[tuple[str, ...], re.Pattern[str]]]:

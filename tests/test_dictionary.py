@@ -63,6 +63,11 @@ def test_which_words_are_read_as_pinyin_names():
     assert pinyin_names("He said what?") == []
     assert pinyin_syllables("xian") == [("xi", "an"), ("xian",)]
     assert pinyin_syllables("railway") == []
+    # A long run of syllables is no name, and is not split in every way it could be.
+    assert pinyin_syllables("xian" * 40) == []
+    assert len(pinyin_syllables("xianxianxian")) <= 8
+    long_question = "Who is " + " ".join(["Xian"] * 300) + "?"
+    assert translated_coverage(long_question, ["西安"]) >= 0.0
 
 
 def test_english_words_are_looked_up_under_their_dictionary_forms():
