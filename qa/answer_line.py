@@ -15,7 +15,7 @@ import re
 import numpy as np
 
 from qa.chunking import Passage
-from qa.dictionary import translated_shares
+from qa.dictionary import translated_shares, translates
 from qa.facts import pattern_facts
 from qa.lexical import tokenize
 from qa.question import Question, main_script
@@ -98,7 +98,7 @@ def answering_sentence(
     if len(spans) == 1:
         return spans[0]
     overlap = np.zeros(len(spans))
-    if {question.script, main_script(passage.text)} == {"han", "latin"}:
+    if translates(question.script, main_script(passage.text)):
         # Across scripts the shared words are those held in translation (就业 for "jobs",
         # 邹由 for "Zou You"): qa.dictionary, as the ranking reads them.
         sentences = [passage.text[start:end] for start, end in spans]

@@ -14,11 +14,11 @@ best passages.
   a one-character headword.
 - Chinese over English: each Chinese word (jieba's cut; 什么, 多少, 的 and such left out)
   counts 1 when the text holds a content word of one of its definitions.
-- A name written in pinyin (capitalised words the dictionary does not know, whose letters
-  split into pinyin syllables: "Zou You", "Guangmao") counts 1 when the text holds
-  characters read so, in that order (邹由, 广茂), after :func:`pinyin_name_patterns`. A
-  hand-written English question about Chinese text names its people and places this way,
-  and no dictionary lists them.
+- A name written in pinyin (capitalised words whose letters split into pinyin syllables:
+  "Zou You", "Guangmao") counts 1 when the text holds characters read so, in that order
+  (邹由, 广茂), the CC-CEDICT headwords of the whole name (China: 中国), or the name as
+  written (:func:`pinyin_names`). A hand-written English question about Chinese text names
+  its people and places this way, and no dictionary lists most of them.
 - Numbers in digits count when the text holds them.
 
 The dictionary is read once per process, when first needed (2-3 s, about 65 MB); the web
@@ -273,12 +273,14 @@ def pinyin_names(question: str) -> list[tuple[tuple[str, ...], re.Pattern[str]]]
 def translated_coverage(question: str, texts: Sequence[str]) -> float:
     """The largest share, over ``texts``, of the question's words that a text holds in
     translation (an English question's words in Chinese text, a Chinese one's in English
-    text, by the text's script); 0 when the question has no word to look up."""
-    if not texts:
-        return 0.0
-    if _HAN.search(question):
-        return max(_chinese_over_english(question, text) for text in texts)
-    return max(_english_over_chinese(question, text) for text in texts)
+    text, by the question's script); 0 when the question has no word to look up."""
+    return max(translated_shares(question, texts), default=0.0)
+
+
+def translates(script: str, other: str) -> bool:
+    """True when the dictionary reads between the two scripts (``qa.question.main_script``
+    names): a Chinese question over English text, or an English one over Chinese text."""
+    return {script, other} == {"han", "latin"}
 
 
 def translated_shares(question: str, texts: Sequence[str]) -> list[float]:

